@@ -1,0 +1,217 @@
+"""Fixes that make today's torch / numpy / setuptools stack run mmengine.
+
+Every fix for the libraries below disco_mm lives here, is applied once when
+``disco_mm`` is imported, and is covered by a test that fails without it:
+
+* :func:`allow_mmengine_checkpoints` - torch >= 2.6 loads with
+  ``weights_only=True``; mmengine's own checkpoints hold a few plain Python
+  and numpy objects that the restricted unpickler refuses. They are allowed
+  by name, so resume and ``load_from`` work while every file still loads with
+  ``weights_only=True`` (no arbitrary code is ever unpickled).
+* :func:`patch_package_lookup` - setuptools >= 82 removed ``pkg_resources``,
+  which mmengine uses to resolve ``_base_ = 'mmpretrain::...'``.
+* :func:`patch_adjust_hue` - under numpy 2, ``mmcv.adjust_hue`` raises
+  ``OverflowError`` for every negative hue factor (half the samples of the
+  MoCo-v2 colour jitter).
+* :func:`setup_cpu_distributed` - mmengine's ``init_dist`` always selects a
+  CUDA device; without a GPU the launcher's processes join a gloo group and
+  DDP wraps the model without device ids.
+"""
+import importlib.metadata
+import importlib.util
+import os.path as osp
+import pickle
+
+import numpy as np
+import torch
+
+
+#: The methods a ``HistoryBuffer`` pickles by name.
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_method(owner: type, name: str):
+    """Stands in for ``getattr`` while a checkpoint is unpickled.
+
+    mmengine's ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'min')``. Only such look-ups are answered;
+    anything else a file asks ``getattr`` for is refused.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    if owner is HistoryBuffer and name in HISTORY_BUFFER_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'Refusing getattr({owner!r}, {name!r}) while loading a checkpoint: '
+        'only the statistics methods of mmengine.logging.HistoryBuffer are '
+        'allowed.')
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Allows the data objects mmengine writes into its checkpoints.
+
+    An mmengine checkpoint stores its logging state (``HistoryBuffer`` with
+    numpy arrays and scalars, and its statistics methods) next to the
+    tensors. These hold data only and are added to torch's safe globals;
+    ``getattr`` is answered only for ``HistoryBuffer``'s methods. Anything
+    else in a file (a pickled class that runs code) is still refused by
+    ``weights_only=True``.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    multiarray = np._core.multiarray if hasattr(np, '_core') else (
+        np.core.multiarray)
+    numpy_globals = [
+        np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar
+    ]
+    numpy_globals += [type(np.dtype(name)) for name in np.sctypeDict]
+    torch.serialization.add_safe_globals([
+        HistoryBuffer, *numpy_globals,
+        (_history_buffer_method, 'builtins.getattr'),
+        (_history_buffer_method, '__builtin__.getattr')
+    ])
+
+
+def _distribution_top_level(package: str):
+    """Returns the import name of distribution ``package``, or None."""
+    try:
+        distribution = importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    top_level = distribution.read_text('top_level.txt')
+    if top_level and top_level.split():
+        return top_level.split()[0]
+    return package.replace('-', '_')
+
+
+def is_installed(package: str) -> bool:
+    """Tells whether ``package`` is installed or importable.
+
+    The ``importlib`` replacement of mmengine's ``pkg_resources`` version.
+
+    Args:
+        package (str): A distribution or module name.
+
+    Returns:
+        bool: True when the package can be found.
+    """
+    if _distribution_top_level(package) is not None:
+        return True
+    spec = importlib.util.find_spec(package)
+    return spec is not None and spec.origin is not None
+
+
+def get_installed_path(package: str) -> str:
+    """Returns the folder of an installed package.
+
+    The ``importlib`` replacement of mmengine's ``pkg_resources`` version.
+
+    Args:
+        package (str): A distribution or module name, e.g. ``'mmpretrain'``.
+
+    Returns:
+        str: The package's folder.
+    """
+    module_name = _distribution_top_level(package) or package
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f'{package} is not installed')
+    return osp.dirname(spec.origin)
+
+
+def patch_package_lookup() -> None:
+    """Points mmengine's package look-ups to :mod:`importlib` ones."""
+    import mmengine.config.config as config_module
+    import mmengine.utils
+    import mmengine.utils.package_utils as package_utils
+
+    for module in (config_module, mmengine.utils, package_utils):
+        module.is_installed = is_installed
+        module.get_installed_path = get_installed_path
+
+
+def adjust_hue(img: np.ndarray, hue_factor: float, backend=None):
+    """``mmcv.adjust_hue`` with a hue rotation that numpy 2 accepts.
+
+    mmcv adds ``np.uint8(hue_factor * 255)`` to the hue channel, which numpy 2
+    refuses for a negative factor. Here the shift is wrapped into [0, 255]
+    first; the uint8 addition then rotates the hue exactly as mmcv means.
+
+    Args:
+        img (np.ndarray): A BGR image, HxWx3.
+        hue_factor (float): Hue shift in [-0.5, 0.5].
+        backend (str, optional): ``'cv2'`` or ``'pillow'``. Defaults to
+            mmcv's image backend.
+
+    Returns:
+        np.ndarray: The hue-adjusted image, of the input's dtype.
+    """
+    import cv2
+    import mmcv.image.io
+    from PIL import Image
+
+    if not -0.5 <= hue_factor <= 0.5:
+        raise ValueError(f'hue_factor {hue_factor} is not in [-0.5, 0.5].')
+    backend = backend or mmcv.image.io.imread_backend
+    shift = np.uint8(int(hue_factor * 255) % 256)
+    if backend == 'pillow':
+        hue, saturation, value = Image.fromarray(
+            np.ascontiguousarray(img[..., ::-1]).astype(np.uint8),
+            'RGB').convert('HSV').split()
+        hue = Image.fromarray(np.asarray(hue, dtype=np.uint8) + shift, 'L')
+        rgb = Image.merge('HSV', (hue, saturation, value)).convert('RGB')
+        return np.asarray(rgb, dtype=img.dtype)[..., ::-1]
+    hsv = cv2.cvtColor(img.astype(np.uint8), cv2.COLOR_BGR2HSV_FULL)
+    hsv[..., 0] += shift
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(img.dtype)
+
+
+def patch_adjust_hue() -> None:
+    """Installs :func:`adjust_hue` wherever mmcv exposes it."""
+    import mmcv
+    import mmcv.image
+    import mmcv.image.photometric
+
+    for module in (mmcv, mmcv.image, mmcv.image.photometric):
+        module.adjust_hue = adjust_hue
+
+
+def setup_cpu_distributed(cfg, launcher: str) -> None:
+    """Lets a config written for GPUs train with several CPU processes.
+
+    With a launcher but no GPU, the processes join a gloo process group
+    before mmengine would call ``torch.cuda.set_device``, and DDP wraps the
+    model without device ids. On GPUs nothing changes (NCCL as configured).
+
+    Args:
+        cfg (mmengine.Config): The training config; its
+            ``model_wrapper_cfg`` is filled in when the config has none.
+        launcher (str): The job launcher (``'none'``, ``'pytorch'``,
+            ``'slurm'``, ``'mpi'``).
+
+    Raises:
+        RuntimeError: A launcher other than ``'pytorch'`` without a GPU.
+    """
+    import torch.distributed as dist
+
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f'--launcher {launcher} needs GPUs; on CPU-only machines start '
+            'several processes with tools/dist_train.sh (--launcher pytorch).')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.setdefault(
+        'model_wrapper_cfg',
+        dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False))
+
+
+def apply_all() -> None:
+    """Applies every fix of this module; importing disco_mm calls it."""
+    allow_mmengine_checkpoints()
+    patch_package_lookup()
+    patch_adjust_hue()

@@ -1,0 +1,4 @@
+from .algorithms import *  # noqa: F401,F403
+from .backbones import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .teachers import *  # noqa: F401,F403

@@ -1,0 +1,142 @@
+"""What every momentum-contrast student shares: encoders, queue, teacher."""
+import copy
+from typing import List, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.dist import all_gather
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
+from mmpretrain.registry import MODELS
+from torch import nn
+
+
+class BaseMoCoStudent(BaseSelfSupervisor):
+    """A MoCo-v2 student and, optionally, the frozen teacher it learns from.
+
+    The student is a backbone with a projector (``neck``) under the names
+    mmpretrain's linear-eval configs load (``backbone.*``). The base owns
+    the momentum key encoder, the queue of negative keys and the teacher;
+    a subclass writes only its ``loss()``.
+
+    Args:
+        backbone (dict): Config of the student backbone.
+        neck (dict): Config of the student projector, e.g. ``MoCoV2Neck``
+            with the hidden width ``hid_channels``.
+        head (dict): Config of the contrastive head (``ContrastiveHead``
+            with its temperature).
+        queue_len (int): Number of negative keys. Must be a multiple of the
+            global batch. Defaults to 65536.
+        feat_dim (int): Embedding dimension. Defaults to 128.
+        momentum (float): Momentum ``m`` of the key encoder as in the MoCo
+            paper: ``key = m * key + (1 - m) * query``. Defaults to 0.999.
+        teacher (dict, optional): Config of a :class:`FrozenTeacher`.
+            Defaults to None.
+        data_preprocessor (dict, optional): Config of the preprocessor.
+            Defaults to ``SelfSupDataPreprocessor``.
+        init_cfg (dict or list[dict], optional): Initialisation config.
+            Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 queue_len: int = 65536,
+                 feat_dim: int = 128,
+                 momentum: float = 0.999,
+                 teacher: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if not 0 <= momentum < 1:
+            raise ValueError(
+                f'momentum is m of key = m * key + (1 - m) * query and must '
+                f'be in [0, 1), got {momentum} (MoCo uses 0.999)')
+        self.momentum = momentum
+        self.key_encoder = copy.deepcopy(nn.Sequential(
+            self.backbone, self.neck)).requires_grad_(False)
+        self.register_buffer(
+            'queue', F.normalize(torch.randn(queue_len, feat_dim), dim=1))
+        self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
+        self.teacher = MODELS.build(teacher) if teacher else None
+
+    def init_weights(self) -> None:
+        """Initialises the student and starts the key encoder as its copy."""
+        super().init_weights()
+        query = nn.Sequential(self.backbone, self.neck)
+        with torch.no_grad():
+            for key_param, query_param in zip(self.key_encoder.parameters(),
+                                              query.parameters()):
+                key_param.copy_(query_param)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """Returns the student's L2-normalised embedding (with gradient).
+
+        Args:
+            images (torch.Tensor): Images, NxCxHxW.
+
+        Returns:
+            torch.Tensor: NxD embeddings of unit length.
+        """
+        return F.normalize(self.neck(self.backbone(images))[0], dim=1)
+
+    @torch.no_grad()
+    def encode_keys(self, images: torch.Tensor) -> torch.Tensor:
+        """Moves the key encoder towards the student and encodes keys.
+
+        The batch is shuffled across processes before the key encoder's
+        BatchNorm sees it (shuffle-BN) and unshuffled after.
+
+        Args:
+            images (torch.Tensor): Images, NxCxHxW.
+
+        Returns:
+            torch.Tensor: NxD keys of unit length.
+        """
+        key_params = list(self.key_encoder.parameters())
+        query_params = list(self.backbone.parameters()) + list(
+            self.neck.parameters())
+        torch._foreach_lerp_(key_params, query_params, 1 - self.momentum)
+        shuffled, unshuffle_index = batch_shuffle_ddp(images)
+        keys = F.normalize(self.key_encoder(shuffled)[0], dim=1)
+        return batch_unshuffle_ddp(keys, unshuffle_index)
+
+    def contrastive_loss(self, query: torch.Tensor,
+                         key: torch.Tensor) -> torch.Tensor:
+        """InfoNCE of each query against its key and the queued negatives.
+
+        Args:
+            query (torch.Tensor): NxD student embeddings.
+            key (torch.Tensor): NxD keys of the other view.
+
+        Returns:
+            torch.Tensor: The scalar loss of the contrastive head.
+        """
+        positive = (query * key).sum(dim=1, keepdim=True)
+        # The clone keeps the logits' saved queue intact when enqueue()
+        # overwrites it before backward.
+        negative = query @ self.queue.clone().t()
+        return self.head.loss(positive, negative)
+
+    @torch.no_grad()
+    def enqueue(self, keys: torch.Tensor) -> None:
+        """Replaces the oldest queued keys by this step's keys of all ranks.
+
+        Args:
+            keys (torch.Tensor): NxD keys of this process.
+        """
+        keys = torch.cat(all_gather(keys), dim=0)
+        queue_len, batch_size = self.queue.shape[0], keys.shape[0]
+        if queue_len % batch_size:
+            raise ValueError(
+                f'queue_len ({queue_len}) must be a multiple of the global '
+                f'batch ({batch_size}); change model.queue_len or the batch.')
+        start = int(self.queue_ptr)
+        self.queue[start:start + batch_size] = keys
+        self.queue_ptr[0] = (start + batch_size) % queue_len

@@ -1,0 +1,83 @@
+"""DisCo: Distilled Contrastive Learning (Gao et al., ECCV 2022)."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from .base_moco_student import BaseMoCoStudent
+
+
+@MODELS.register_module()
+class DisCo(BaseMoCoStudent):
+    """A MoCo-v2 student that also matches a frozen teacher's embedding.
+
+    Per step, with views ``x1`` and ``x2`` and unit-length embeddings::
+
+        loss_contrastive = CE([q1.k, q1.queue] / tau, 0)
+        loss_distill     = d(q1, t1) + d(q2, t2)
+
+    ``q = student(x)`` (two passes with gradient), ``k`` from the momentum
+    key encoder on ``x2``, ``t = teacher(x)`` without gradient and ``d`` the
+    ``distill_loss`` (squared error). Only the final embedding is distilled.
+
+    Args:
+        backbone (dict): Config of the student backbone.
+        neck (dict): Config of the widened projector.
+        head (dict): Config of the contrastive head.
+        teacher (dict): Config of the :class:`FrozenTeacher`.
+        distill_loss (dict): Config of the distillation loss. Defaults to
+            :class:`EmbeddingDistillLoss` with the official sum reduction.
+        queue_len (int): Number of negative keys. Defaults to 65536.
+        feat_dim (int): Embedding dimension. Defaults to 128.
+        momentum (float): Key encoder momentum ``m``. Defaults to 0.999.
+        data_preprocessor (dict, optional): Config of the preprocessor.
+            Defaults to None.
+        init_cfg (dict or list[dict], optional): Initialisation config.
+            Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 teacher: dict,
+                 distill_loss: dict = dict(type='EmbeddingDistillLoss'),
+                 queue_len: int = 65536,
+                 feat_dim: int = 128,
+                 momentum: float = 0.999,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            queue_len=queue_len,
+            feat_dim=feat_dim,
+            momentum=momentum,
+            teacher=teacher,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.distill_loss = MODELS.build(distill_loss)
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Computes both DisCo terms and enqueues this step's keys.
+
+        Args:
+            inputs (list[torch.Tensor]): The two augmented views.
+            data_samples (list[DataSample]): Unused.
+
+        Returns:
+            dict[str, torch.Tensor]: ``loss_contrastive`` and
+            ``loss_distill``.
+        """
+        view_1, view_2 = inputs
+        query_1, query_2 = self.embed(view_1), self.embed(view_2)
+        key = self.encode_keys(view_2)
+        losses = dict(
+            loss_contrastive=self.contrastive_loss(query_1, key),
+            loss_distill=self.distill_loss(query_1, self.teacher(view_1)) +
+            self.distill_loss(query_2, self.teacher(view_2)))
+        self.enqueue(key)
+        return losses

@@ -1,0 +1,3 @@
+from .timm_pooled import TimmPooledBackbone
+
+__all__ = ['TimmPooledBackbone']

@@ -1,0 +1,58 @@
+"""Any timm model as a student backbone in timm's pooled layout."""
+from typing import Optional, Tuple
+
+import torch
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+
+
+@MODELS.register_module()
+class TimmPooledBackbone(BaseModule):
+    """A timm model without its classifier, returning its pooled feature.
+
+    The model is ``timm.create_model(model_name, num_classes=0)``: every layer
+    up to the classifier, in timm's order. For MobileNetV3 that order pools
+    first and then applies the 960->1280 ``conv_head`` with hard-swish, the
+    layout (and parameter count) of the official DisCo students. Weights are
+    never downloaded: ``pretrained`` is always False; load weights through
+    ``init_cfg=dict(type='Pretrained', ...)``.
+
+    The output is one NxCx1x1 map, so mmpretrain's necks
+    (``MoCoV2Neck(with_avg_pool=True)``, ``GlobalAveragePooling``) and heads
+    work unchanged.
+
+    Args:
+        model_name (str): A timm model name, e.g. ``'efficientnet_b0'``,
+            ``'mobilenetv3_large_100'``.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+        **model_kwargs: Further keyword arguments of ``timm.create_model``
+            (``drop_rate``, ``drop_path_rate``, ...).
+    """
+
+    def __init__(self,
+                 model_name: str,
+                 init_cfg: Optional[dict] = None,
+                 **model_kwargs) -> None:
+        import timm
+
+        super().__init__(init_cfg=init_cfg)
+        if not timm.is_model(model_name):
+            close = timm.list_models(f'*{model_name.split("_")[0]}*')[:10]
+            raise ValueError(
+                f'timm has no model named {model_name!r}; similar names: '
+                f'{close}. See timm.list_models().')
+        self.model_name = model_name
+        self.model = timm.create_model(
+            model_name, pretrained=False, num_classes=0, **model_kwargs)
+        self.num_features = self.model.num_features
+
+    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor]:
+        """Returns the pooled feature of ``inputs``.
+
+        Args:
+            inputs (torch.Tensor): Images, NxCxHxW.
+
+        Returns:
+            tuple[torch.Tensor]: One NxCx1x1 tensor.
+        """
+        return (self.model(inputs)[:, :, None, None], )

@@ -1,0 +1,3 @@
+from .embedding_distill_loss import EmbeddingDistillLoss
+
+__all__ = ['EmbeddingDistillLoss']

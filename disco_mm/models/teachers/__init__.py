@@ -1,0 +1,3 @@
+from .frozen_teacher import FrozenTeacher, TeacherCheckpointError
+
+__all__ = ['FrozenTeacher', 'TeacherCheckpointError']
