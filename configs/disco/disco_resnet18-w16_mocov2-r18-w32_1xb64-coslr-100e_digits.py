@@ -1,29 +1,19 @@
 # The digits demo's DisCo student: a ResNet-18 of quarter width (0.7M
-# parameters) distilled from the digits MoCo-v2 teacher (ResNet-18 of half
-# width, 2.8M). Same schedule as the MoCo-v2-only baseline.
-_base_ = '../mocov2/mocov2_resnet18-w16_1xb64-coslr-100e_digits.py'
-
-# Written by mocov2_resnet18-w32_1xb64-coslr-100e_digits.py; the demo sets it.
-teacher_checkpoint = 'work_dirs/digits_teacher/epoch_100.pth'
+# parameters, projector hidden width 1024) distilled from the digits MoCo-v2
+# teacher (ResNet-18 of half width, 2.8M). Student and schedule are those of
+# the MoCo-v2-only baseline mocov2_resnet18-w16_1xb64-coslr-100e_digits.py.
+_base_ = '../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py'
 
 model = dict(
     type='DisCo',
+    backbone=dict(stem_channels=16, base_channels=16),
+    neck=dict(in_channels=128),
     teacher=dict(
         type='FrozenTeacher',
-        checkpoint=teacher_checkpoint,
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            stem_channels=32,
-            base_channels=32,
-            norm_cfg=dict(type='BN'),
-            zero_init_residual=False),
-        neck=dict(
-            type='MoCoV2Neck',
-            in_channels=256,
-            hid_channels=1024,
-            out_channels=128,
-            with_avg_pool=True)),
+        # The teacher config's last checkpoint; tools/digits_demo.py sets it.
+        checkpoint='work_dirs/digits_teacher/epoch_100.pth',
+        backbone={{_base_.model.backbone}},
+        neck={{_base_.model.neck}}),
     distill_loss=dict(
         type='EmbeddingDistillLoss',
         reduction='sum',
