@@ -13,6 +13,8 @@ Every fix for the libraries below disco_mm lives here, is applied once when
 * :func:`patch_adjust_hue` - under numpy 2, ``mmcv.adjust_hue`` raises
   ``OverflowError`` for every negative hue factor (half the samples of the
   MoCo-v2 colour jitter).
+* :func:`silence_mmcv_lite_ops_warning` - mmcv-lite warns at every import
+  that a compiled attention op is missing; disco_mm never uses it.
 * :func:`setup_cpu_distributed` - mmengine's ``init_dist`` always selects a
   CUDA device; without a GPU the launcher's processes join a gloo group and
   DDP wraps the model without device ids.
@@ -21,6 +23,7 @@ import importlib.metadata
 import importlib.util
 import os.path as osp
 import pickle
+import warnings
 
 import numpy as np
 import torch
@@ -210,8 +213,15 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
             broadcast_buffers=False))
 
 
+def silence_mmcv_lite_ops_warning() -> None:
+    """Hides mmcv-lite's import-time warning about its missing ops."""
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+
+
 def apply_all() -> None:
     """Applies every fix of this module; importing disco_mm calls it."""
+    silence_mmcv_lite_ops_warning()
     allow_mmengine_checkpoints()
     patch_package_lookup()
     patch_adjust_hue()

@@ -1,23 +1,5 @@
 #!/usr/bin/env bash
-# Tests a checkpoint with NPROC processes (GPUs, or CPU processes with gloo).
+# Tests a checkpoint with NPROC processes (GPUs, or CPU processes).
 # Usage: bash tools/dist_test.sh CONFIG CHECKPOINT NPROC [test.py options]
 set -euo pipefail
-CONFIG=$1
-CHECKPOINT=$2
-NPROC=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-
-PYTHONPATH="$(dirname "$0")/..:${PYTHONPATH:-}" \
-python -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
-    --launcher pytorch "${@:4}"
+exec bash "$(dirname "$0")/dist_launch.sh" test.py "$3" "$1" "$2" "${@:4}"

@@ -1,22 +1,5 @@
 #!/usr/bin/env bash
-# Trains with NPROC processes on this machine: one per GPU, or CPU
-# processes (gloo) when there is no GPU.
+# Trains with NPROC processes: one per GPU, or CPU processes without GPUs.
 # Usage: bash tools/dist_train.sh CONFIG NPROC [train.py options]
 set -euo pipefail
-CONFIG=$1
-NPROC=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-
-PYTHONPATH="$(dirname "$0")/..:${PYTHONPATH:-}" \
-python -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+exec bash "$(dirname "$0")/dist_launch.sh" train.py "$2" "$1" "${@:3}"

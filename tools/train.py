@@ -1,24 +1,22 @@
 """Trains a model from a config with the mmengine Runner.
 
 Example:
-    python tools/train.py configs/disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py
-    bash tools/dist_train.sh CONFIG 8 --cfg-options model.teacher.checkpoint=T.pth
+    python tools/train.py configs/disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py \
+        --cfg-options model.teacher.checkpoint=checkpoints/mocov2_r50.pth
+    bash tools/dist_train.sh CONFIG 8 --resume
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
-from disco_mm.compat import setup_cpu_distributed
+from disco_mm.apis import add_runner_args, load_config
 
 
 def parse_args() -> argparse.Namespace:
     """Reads the command line (mmpretrain's flags)."""
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -27,8 +25,6 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or from the latest '
         'checkpoint in the work dir when no path is given')
     parser.add_argument(
-        '--amp', action='store_true', help='enable automatic mixed precision')
-    parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate to the actual global batch')
@@ -36,33 +32,12 @@ def parse_args() -> argparse.Namespace:
         '--no-persistent-workers',
         action='store_true',
         help='do not keep data loader workers between epochs')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. '
-        'model.teacher.checkpoint=PATH train_cfg.max_epochs=10')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args()
 
 
-def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Applies the command-line flags to the config."""
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+def apply_train_flags(cfg: Config, args: argparse.Namespace) -> Config:
+    """Applies the training-only flags to the config."""
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -86,8 +61,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
-    setup_cpu_distributed(cfg, args.launcher)
+    cfg = apply_train_flags(load_config(args), args)
     Runner.from_cfg(cfg).train()
 
 

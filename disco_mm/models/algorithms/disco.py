@@ -1,5 +1,5 @@
 """DisCo: Distilled Contrastive Learning (Gao et al., ECCV 2022)."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, List
 
 import torch
 from mmpretrain.registry import MODELS
@@ -22,42 +22,19 @@ class DisCo(BaseMoCoStudent):
     ``distill_loss`` (squared error). Only the final embedding is distilled.
 
     Args:
-        backbone (dict): Config of the student backbone.
-        neck (dict): Config of the widened projector.
-        head (dict): Config of the contrastive head.
         teacher (dict): Config of the :class:`FrozenTeacher`.
         distill_loss (dict): Config of the distillation loss. Defaults to
             :class:`EmbeddingDistillLoss` with the official sum reduction.
-        queue_len (int): Number of negative keys. Defaults to 65536.
-        feat_dim (int): Embedding dimension. Defaults to 128.
-        momentum (float): Key encoder momentum ``m``. Defaults to 0.999.
-        data_preprocessor (dict, optional): Config of the preprocessor.
-            Defaults to None.
-        init_cfg (dict or list[dict], optional): Initialisation config.
-            Defaults to None.
+        **kwargs: The student's arguments (``backbone``, ``neck`` with the
+            widened projector, ``head``, ``queue_len``, ``feat_dim``,
+            ``momentum``, ...), see :class:`BaseMoCoStudent`.
     """
 
     def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
                  teacher: dict,
                  distill_loss: dict = dict(type='EmbeddingDistillLoss'),
-                 queue_len: int = 65536,
-                 feat_dim: int = 128,
-                 momentum: float = 0.999,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            queue_len=queue_len,
-            feat_dim=feat_dim,
-            momentum=momentum,
-            teacher=teacher,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+                 **kwargs) -> None:
+        super().__init__(teacher=teacher, **kwargs)
         self.distill_loss = MODELS.build(distill_loss)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],

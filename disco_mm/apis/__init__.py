@@ -1,0 +1,3 @@
+from .cli import add_runner_args, load_config
+
+__all__ = ['add_runner_args', 'load_config']

@@ -1,0 +1,371 @@
+"""Runs the whole DisCo story on scikit-learn's digits and evaluates it.
+
+Per seed, three trainings run through the mmengine Runner from their config
+files, each in its own work dir:
+
+1. a MoCo-v2 teacher (ResNet-18, half width),
+2. a MoCo-v2-only student (ResNet-18, quarter width): the baseline,
+3. a DisCo student of the same size, distilled from that teacher's final
+   checkpoint.
+
+The three are then evaluated on frozen features of the held-out split:
+linear-probe and weighted-kNN top-1 on the pooled backbone output, and the
+mean cosine between each model's final embedding and the teacher's. The
+table (mean +- std over seeds) goes to the console, ``results.md`` and
+``results.json`` in the work dir, with the wall time of every phase.
+
+Example:
+    python tools/digits_demo.py
+    python tools/digits_demo.py --work-dir work_dirs/digits_demo --seeds 0 1 2
+    python tools/digits_demo.py --quick  # one epoch on a few images: a smoke test
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+import disco_mm  # noqa: F401  (applies disco_mm's fixes before configs load)
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from torch import nn
+from torch.utils.data import DataLoader
+
+from disco_mm.evaluation import (FrozenFeatures, extract_frozen_features,
+                                 knn_top1, linear_probe_top1,
+                                 mean_embedding_cosine)
+
+CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                       'configs')
+EVAL_CONFIG = osp.join(CONFIG_ROOT, '_base_/datasets/digits_eval.py')
+
+#: Settings of the frozen-feature evaluation, fixed before any run.
+KNN_NEIGHBOURS = 20
+KNN_TEMPERATURE = 0.07
+PROBE_INVERSE_REGULARIZATION = 1.0
+PROBE_MAX_ITER = 1000
+
+#: ``--quick``: one epoch on two batches, evaluation on a few images.
+QUICK_TRAINING_OVERRIDES = {
+    'train_cfg.max_epochs': 1,
+    'train_dataloader.dataset.indices': 128,
+    'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False,
+}
+QUICK_EVAL_IMAGES = dict(train=200, test=100)
+
+METRIC_COLUMNS = (
+    ('linear_top1', 'linear top-1 (%)', '{:.2f}'),
+    ('knn_top1', 'kNN top-1 (%)', '{:.2f}'),
+    ('teacher_cosine', 'teacher-student cosine', '{:.3f}'),
+)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One training of the demo and its row in the table.
+
+    Attributes:
+        name (str): Key of the phase in work dirs and results.json.
+        title (str): The model's name in the table.
+        config (str): Its config, relative to ``configs/``.
+    """
+
+    name: str
+    title: str
+    config: str
+
+
+TEACHER = Phase('teacher', 'MoCo-v2 teacher (ResNet-18 w32)',
+                'mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py')
+MOCOV2_STUDENT = Phase('mocov2_student', 'MoCo-v2 student (ResNet-18 w16)',
+                       'mocov2/mocov2_resnet18-w16_1xb64-coslr-100e_digits.py')
+DISCO_STUDENT = Phase(
+    'disco_student', 'DisCo student (ResNet-18 w16)',
+    'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-100e_digits.py')
+PHASES = (TEACHER, MOCOV2_STUDENT, DISCO_STUDENT)
+
+
+def parse_args() -> argparse.Namespace:
+    """Reads the command line."""
+    parser = argparse.ArgumentParser(
+        description='Train a MoCo-v2 teacher, a MoCo-v2 student and a DisCo '
+        'student on digits, then evaluate them on frozen features.')
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/digits_demo',
+        help='folder for the trainings and the results')
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=[0],
+        help='one run of the three trainings per seed (>= 3 seeds for an '
+        'accuracy comparison)')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='one epoch on a few images: checks the flow, not the method')
+    return parser.parse_args()
+
+
+def train(phase: Phase, work_dir: str, seed: int,
+          overrides: dict) -> Tuple[nn.Module, str, int]:
+    """Trains one phase through the mmengine Runner.
+
+    Args:
+        phase (Phase): What to train.
+        work_dir (str): The phase's work dir.
+        seed (int): ``randomness.seed`` of the run.
+        overrides (dict): Config entries to override, mmengine style.
+
+    Returns:
+        tuple: The trained model, its final checkpoint and its epochs.
+    """
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, phase.config))
+    cfg.merge_from_dict({**overrides, 'randomness.seed': seed})
+    cfg.work_dir = work_dir
+    cfg.experiment_name = (
+        f'{phase.name}_seed{seed}_{time.strftime("%Y%m%d_%H%M%S")}')
+    print(f'[digits_demo] seed {seed}: training {phase.title} for '
+          f'{cfg.train_cfg.max_epochs} epochs in {work_dir}', flush=True)
+    model = Runner.from_cfg(cfg).train()
+    with open(osp.join(work_dir, 'last_checkpoint')) as pointer:
+        checkpoint = pointer.read().strip()
+    return model, checkpoint, cfg.train_cfg.max_epochs
+
+
+def build_eval_loaders(quick: bool) -> Dict[str, DataLoader]:
+    """Builds the single-view loaders of both splits from the eval config.
+
+    Args:
+        quick (bool): Take only the first few images of each split.
+
+    Returns:
+        dict: ``'train'`` and ``'test'`` data loaders.
+    """
+    cfg = Config.fromfile(EVAL_CONFIG)
+    init_default_scope('mmpretrain')
+    loaders = {}
+    for split in ('train', 'test'):
+        loader_cfg = cfg[f'eval_{split}_dataloader']
+        if quick:
+            loader_cfg.dataset.indices = QUICK_EVAL_IMAGES[split]
+        loaders[split] = Runner.build_dataloader(loader_cfg)
+    return loaders
+
+
+def evaluate(models: Dict[str, nn.Module],
+             loaders: Dict[str, DataLoader]) -> Dict[str, dict]:
+    """Evaluates every model of one seed on frozen features.
+
+    Args:
+        models (dict): Trained models by phase name, the teacher included.
+        loaders (dict): ``'train'`` and ``'test'`` evaluation loaders.
+
+    Returns:
+        dict: Per phase name, ``params`` and every metric of
+        ``METRIC_COLUMNS``.
+    """
+    features: Dict[str, Dict[str, FrozenFeatures]] = {
+        name: {
+            split: extract_frozen_features(model, loader)
+            for split, loader in loaders.items()
+        }
+        for name, model in models.items()
+    }
+    teacher_embeddings = features[TEACHER.name]['test'].embeddings
+    results = {}
+    for name, model in models.items():
+        train_split, test_split = features[name]['train'], features[name][
+            'test']
+        results[name] = dict(
+            params=sum(param.numel() for param in model.backbone.parameters()),
+            linear_top1=linear_probe_top1(
+                train_split.pooled, train_split.labels, test_split.pooled,
+                test_split.labels, PROBE_INVERSE_REGULARIZATION,
+                PROBE_MAX_ITER),
+            knn_top1=knn_top1(train_split.pooled, train_split.labels,
+                              test_split.pooled, test_split.labels,
+                              KNN_NEIGHBOURS, KNN_TEMPERATURE),
+            teacher_cosine=mean_embedding_cosine(test_split.embeddings,
+                                                 teacher_embeddings))
+    return results
+
+
+def run_seed(seed: int, work_dir: str, quick: bool,
+             loaders: Dict[str, DataLoader],
+             wall_times: Dict[str, float]) -> Tuple[Dict[str, dict], dict]:
+    """Trains the three models of one seed and evaluates them.
+
+    Args:
+        seed (int): The seed of all three trainings.
+        work_dir (str): The demo's work dir; the seed gets a sub folder.
+        quick (bool): Use the ``--quick`` overrides.
+        loaders (dict): The evaluation loaders.
+        wall_times (dict): Seconds per phase; this seed's are added.
+
+    Returns:
+        tuple: The evaluation results by phase name and the epochs by phase
+        name.
+    """
+    overrides = dict(QUICK_TRAINING_OVERRIDES) if quick else {}
+    models, epochs = {}, {}
+    for phase in PHASES:
+        started = time.perf_counter()
+        models[phase.name], checkpoint, epochs[phase.name] = train(
+            phase, osp.join(work_dir, f'seed_{seed}', phase.name), seed,
+            overrides)
+        wall_times[phase.name] += time.perf_counter() - started
+        if phase is TEACHER:
+            overrides['model.teacher.checkpoint'] = checkpoint
+    started = time.perf_counter()
+    results = evaluate(models, loaders)
+    wall_times['evaluation'] += time.perf_counter() - started
+    return results, epochs
+
+
+def summarise(per_seed: List[Dict[str, dict]]) -> Dict[str, dict]:
+    """Collects each metric over seeds as its values, mean and std.
+
+    Args:
+        per_seed (list[dict]): The results of :func:`evaluate`, one per seed.
+
+    Returns:
+        dict: Per phase name, ``params`` and per metric ``values``,
+        ``mean`` and ``std`` (sample std; 0 for one seed).
+    """
+    summary = {}
+    for phase in PHASES:
+        runs = [results[phase.name] for results in per_seed]
+        summary[phase.name] = dict(title=phase.title, params=runs[0]['params'])
+        for metric, _, _ in METRIC_COLUMNS:
+            values = [run[metric] for run in runs]
+            summary[phase.name][metric] = dict(
+                values=values,
+                mean=statistics.fmean(values),
+                std=statistics.stdev(values) if len(values) > 1 else 0.0)
+    return summary
+
+
+def format_table(summary: Dict[str, dict], num_seeds: int) -> str:
+    """Writes the summary as a markdown table.
+
+    Args:
+        summary (dict): The output of :func:`summarise`.
+        num_seeds (int): How many seeds the summary covers.
+
+    Returns:
+        str: The table, one model per row.
+    """
+    header = ['model', 'params'] + [title for _, title, _ in METRIC_COLUMNS]
+    lines = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
+    for phase in PHASES:
+        row = summary[phase.name]
+        cells = [row['title'], f'{row["params"]:,}']
+        for metric, _, number in METRIC_COLUMNS:
+            cell = number.format(row[metric]['mean'])
+            if num_seeds > 1:
+                cell += ' +- ' + number.format(row[metric]['std'])
+            cells.append(cell)
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def format_report(table: str, seeds: List[int], epochs: Dict[str, int],
+                  loaders: Dict[str, DataLoader],
+                  wall_times: Dict[str, float], quick: bool) -> str:
+    """Writes results.md: the table and how it was made.
+
+    Args:
+        table (str): The output of :func:`format_table`.
+        seeds (list[int]): The seeds the table covers.
+        epochs (dict): Training epochs by phase name.
+        loaders (dict): The evaluation loaders (for the split sizes).
+        wall_times (dict): Seconds per phase and in total.
+        quick (bool): Whether the ``--quick`` settings were used.
+
+    Returns:
+        str: The markdown report.
+    """
+    seed_note = (f'{len(seeds)} seed{"s" if len(seeds) > 1 else ""} '
+                 f'({", ".join(map(str, seeds))})')
+    if len(seeds) > 1:
+        seed_note += '; cells are mean +- sample std over seeds'
+    else:
+        seed_note += '; one run, not enough for an accuracy comparison'
+    times = ', '.join(f'{name} {seconds:.0f} s'
+                      for name, seconds in wall_times.items())
+    return '\n'.join([
+        '# DisCo on scikit-learn digits: frozen-feature evaluation', '',
+        f'Seeds: {seed_note}.' + (' Quick smoke-test settings.'
+                                  if quick else ''), '', table, '',
+        f'- Held-out split: {len(loaders["test"].dataset)} images; probe and '
+        f'kNN bank: the {len(loaders["train"].dataset)} training images, one '
+        'plain 32 px view, models in eval mode.',
+        '- Features: globally average-pooled backbone output. Linear probe: '
+        'standardised features, logistic regression '
+        f'C={PROBE_INVERSE_REGULARIZATION}, max_iter={PROBE_MAX_ITER}. kNN: '
+        f'cosine, k={KNN_NEIGHBOURS}, T={KNN_TEMPERATURE}, votes '
+        'exp(sim/T).',
+        '- Teacher-student cosine: mean over held-out images of the cosine '
+        'between the final L2-normalised embeddings of model and teacher.',
+        '- Params: backbone parameters (what is deployed).',
+        '- Epochs: ' + ', '.join(f'{name} {count}'
+                                 for name, count in epochs.items()) + '.',
+        f'- Wall time: {times}.',
+        f'- Command: python {" ".join(sys.argv)}', ''
+    ])
+
+
+def main() -> None:
+    """Runs every seed, then writes and prints the results."""
+    started = time.perf_counter()
+    args = parse_args()
+    os.makedirs(args.work_dir, exist_ok=True)
+    wall_times = {phase.name: 0.0 for phase in PHASES}
+    wall_times['evaluation'] = 0.0
+    loaders = build_eval_loaders(args.quick)
+    per_seed = []
+    for seed in args.seeds:
+        results, epochs = run_seed(seed, args.work_dir, args.quick, loaders,
+                                   wall_times)
+        per_seed.append(results)
+    wall_times['total'] = time.perf_counter() - started
+    summary = summarise(per_seed)
+    table = format_table(summary, len(args.seeds))
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as report:
+        report.write(
+            format_report(table, args.seeds, epochs, loaders, wall_times,
+                          args.quick))
+    with open(osp.join(args.work_dir, 'results.json'), 'w') as results_file:
+        json.dump(
+            dict(
+                seeds=args.seeds,
+                quick=args.quick,
+                epochs=epochs,
+                eval_images={
+                    split: len(loader.dataset)
+                    for split, loader in loaders.items()
+                },
+                settings=dict(
+                    knn_neighbours=KNN_NEIGHBOURS,
+                    knn_temperature=KNN_TEMPERATURE,
+                    probe_inverse_regularization=PROBE_INVERSE_REGULARIZATION,
+                    probe_max_iter=PROBE_MAX_ITER),
+                models=summary,
+                wall_time_s=wall_times),
+            results_file,
+            indent=2)
+    print(f'\n{table}\n\nSeeds: {args.seeds}. Wall time (s): ' + ', '.join(
+        f'{name} {seconds:.0f}' for name, seconds in wall_times.items()))
+    print(f'Results written to {args.work_dir}/results.md and results.json')
+
+
+if __name__ == '__main__':
+    main()
