@@ -67,7 +67,10 @@ def allow_mmengine_checkpoints() -> None:
     numpy_globals = [
         np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar
     ]
-    numpy_globals += [type(np.dtype(name)) for name in np.sctypeDict]
+    numpy_globals += [
+        type(np.dtype(scalar_type))
+        for scalar_type in set(np.sctypeDict.values())
+    ]
     torch.serialization.add_safe_globals([
         HistoryBuffer, *numpy_globals,
         (_history_buffer_method, 'builtins.getattr'),

@@ -67,8 +67,14 @@ class BaseMoCoStudent(BaseSelfSupervisor):
         self.teacher = MODELS.build(teacher) if teacher else None
 
     def init_weights(self) -> None:
-        """Initialises the student and starts the key encoder as its copy."""
+        """Initialises the student and starts the key encoder as its copy.
+
+        An ``init_cfg`` of the algorithm reaches every submodule, so the
+        teacher is loaded from its file again afterwards.
+        """
         super().init_weights()
+        if self.teacher is not None:
+            self.teacher.load_checkpoint(self.teacher.checkpoint)
         query = nn.Sequential(self.backbone, self.neck)
         with torch.no_grad():
             for key_param, query_param in zip(self.key_encoder.parameters(),

@@ -44,7 +44,10 @@ class TimmPooledBackbone(BaseModule):
         self.model_name = model_name
         self.model = timm.create_model(
             model_name, pretrained=False, num_classes=0, **model_kwargs)
-        self.num_features = self.model.num_features
+        # timm's num_features is the width before a post-pooling head
+        # (MobileNetV3: 960); head_hidden_size is the width it outputs.
+        self.num_features = getattr(self.model, 'head_hidden_size',
+                                    None) or self.model.num_features
 
     def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor]:
         """Returns the pooled feature of ``inputs``.

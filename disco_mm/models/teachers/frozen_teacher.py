@@ -113,9 +113,14 @@ class FrozenTeacher(BaseModule):
         if missing or mismatched:
             raise TeacherCheckpointError(
                 self._mismatch_message(checkpoint, missing, mismatched))
-        nn.Module.load_state_dict(
-            self, {key: loaded[key]
-                   for key in expected}, strict=True)
+        # Each part is loaded on its own: the teacher's own load hook
+        # (_keep_loaded_weights) serves its parent's checkpoints only.
+        for name, child in self.named_children():
+            prefix = f'{name}.'
+            child.load_state_dict({
+                key[len(prefix):]: loaded[key]
+                for key in expected if key.startswith(prefix)
+            })
 
     def weights(self) -> Dict[str, torch.Tensor]:
         """Returns the teacher's parameters and buffers by name.

@@ -1,0 +1,261 @@
+"""Shared fixtures of the disco_mm test suite.
+
+Importing :mod:`disco_mm` here registers its components into mmpretrain's
+registries and applies the fixes of :mod:`disco_mm.compat` once for every
+test, as a training run does.
+"""
+import copy
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+# One thread per process (unless set otherwise) for this process and the
+# tools it starts: the tensors are tiny, and on a busy machine OpenMP's
+# waiting threads made the suite several times slower.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmpretrain.registry import MODELS  # noqa: E402
+
+import disco_mm  # noqa: E402,F401
+
+torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DIGITS_DISCO_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 'disco',
+    'disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-100e_digits.py')
+
+# A ResNet-18 of width 8 (64-d feature) with a 16-4 projector: every test
+# model is this small unless it checks a real architecture.
+TINY_BACKBONE = dict(
+    type='ResNet',
+    depth=18,
+    stem_channels=8,
+    base_channels=8,
+    zero_init_residual=False)
+TINY_NECK = dict(
+    type='MoCoV2Neck',
+    in_channels=64,
+    hid_channels=16,
+    out_channels=4,
+    with_avg_pool=True)
+TINY_HEAD = dict(
+    type='ContrastiveHead',
+    loss=dict(type='CrossEntropyLoss'),
+    temperature=0.2)
+
+# The tiny training every tools/ test runs: 16 digits, batch 8, one epoch =
+# 2 iterations. A queue of 24 is no multiple of 16, so the queue pointer
+# after 2 iterations (16) tells how many keys entered.
+SMALL_RUN_OPTIONS = (
+    'train_dataloader.batch_size=8',
+    'model.queue_len=24',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'train_dataloader.dataset.indices=16',
+    'default_hooks.logger.interval=1',
+)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmpretrain_scope():
+    """Makes mmpretrain the default scope, as the configs do."""
+    init_default_scope('mmpretrain')
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    """Seeds torch so that every test sees the same random tensors."""
+    torch.manual_seed(0)
+
+
+@pytest.fixture
+def tiny_cfg():
+    """Returns fresh copies of the tiny backbone, neck and head configs."""
+    return copy.deepcopy(
+        dict(backbone=TINY_BACKBONE, neck=TINY_NECK, head=TINY_HEAD))
+
+
+def teacher_state_dict(backbone: dict, neck: dict) -> dict:
+    """Builds a randomly initialised teacher and returns its weights.
+
+    The BatchNorm running statistics are randomised too, so that a test can
+    tell whether they were loaded.
+
+    Args:
+        backbone (dict): Config of the teacher backbone.
+        neck (dict): Config of the teacher projector.
+
+    Returns:
+        dict: ``backbone.*`` and ``neck.*`` tensors.
+    """
+    state = {}
+    for prefix, cfg in (('backbone', backbone), ('neck', neck)):
+        module = MODELS.build(copy.deepcopy(cfg))
+        for name, value in module.state_dict().items():
+            if name.endswith('running_mean'):
+                value = torch.randn_like(value) * 0.1
+            elif name.endswith('running_var'):
+                value = torch.rand_like(value) + 0.5
+            state[f'{prefix}.{name}'] = value.clone()
+    return state
+
+
+@pytest.fixture(scope='session')
+def make_teacher_checkpoint():
+    """Returns a function that writes a random teacher checkpoint.
+
+    The function takes ``path``, ``backbone`` and ``neck`` configs and
+    optional ``extra`` entries (e.g. ``encoder_k.*``, ``queue``) stored next
+    to the teacher's, and returns the teacher's state dict as saved, in an
+    mmpretrain-style ``{'state_dict': ...}`` file.
+    """
+
+    def make(path, backbone=TINY_BACKBONE, neck=TINY_NECK, extra=None):
+        state = teacher_state_dict(backbone, neck)
+        torch.save({'state_dict': {**state, **(extra or {})}}, str(path))
+        return state
+
+    return make
+
+
+@pytest.fixture
+def tiny_teacher(tmp_path, make_teacher_checkpoint):
+    """A tiny teacher checkpoint: its path and the weights it holds."""
+    path = tmp_path / 'teacher.pth'
+    return str(path), make_teacher_checkpoint(path)
+
+
+@pytest.fixture
+def build_tiny(tiny_cfg, tiny_teacher):
+    """Returns a function that builds a tiny algorithm by registry name.
+
+    The model has queue_len 8, feat_dim 4 and momentum 0.9; a ``DisCo`` gets
+    the :func:`tiny_teacher` as its :class:`FrozenTeacher`. Keyword
+    arguments override the model config. The model is initialised and in
+    train mode.
+    """
+
+    def build(algorithm, **overrides):
+        cfg = dict(
+            type=algorithm, queue_len=8, feat_dim=4, momentum=0.9, **tiny_cfg)
+        if algorithm == 'DisCo':
+            cfg['teacher'] = dict(
+                type='FrozenTeacher',
+                backbone=tiny_cfg['backbone'],
+                neck=tiny_cfg['neck'],
+                checkpoint=tiny_teacher[0])
+        cfg.update(overrides)
+        model = MODELS.build(cfg)
+        model.init_weights()
+        return model.train()
+
+    return build
+
+
+@pytest.fixture(scope='session')
+def repo_root():
+    """The repository root (where configs/ and tools/ are)."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def digits_disco_config():
+    """Path of the digits DisCo config."""
+    return DIGITS_DISCO_CONFIG
+
+
+def _free_port() -> int:
+    """Returns a TCP port that is free on this machine right now."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope='session')
+def find_free_port():
+    """Returns a function giving a TCP port that is free right now."""
+    return _free_port
+
+
+def _run_tool(args, timeout=300, **env):
+    """Runs a command from the repository root with disco_mm importable.
+
+    Args:
+        args (list[str]): The command, e.g. ``[sys.executable, 'tools/...']``.
+        timeout (int): Seconds before the command is killed. Defaults to 300.
+        **env: Extra environment variables.
+
+    Returns:
+        str: stdout and stderr of the command.
+
+    Raises:
+        AssertionError: The command failed; the message holds its output.
+    """
+    path = os.pathsep.join(
+        [REPO_ROOT, *filter(None, [env.pop('PYTHONPATH', None)])])
+    result = subprocess.run(
+        args,
+        cwd=REPO_ROOT,
+        env=dict(os.environ, PYTHONPATH=path, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout)
+    assert result.returncode == 0, result.stdout[-6000:]
+    return result.stdout
+
+
+@pytest.fixture(scope='session')
+def run_tool():
+    """Returns :func:`_run_tool`: runs a command from the repository root."""
+    return _run_tool
+
+
+@pytest.fixture(scope='session')
+def small_run_options():
+    """--cfg-options that shrink a digits run to 2 iterations per epoch."""
+    return list(SMALL_RUN_OPTIONS)
+
+
+@pytest.fixture(scope='session')
+def digits_teacher(tmp_path_factory, make_teacher_checkpoint):
+    """A random teacher checkpoint for the digits DisCo config.
+
+    Returns:
+        tuple: Its path and the state dict it holds.
+    """
+    teacher_cfg = Config.fromfile(DIGITS_DISCO_CONFIG).model.teacher
+    path = str(tmp_path_factory.mktemp('digits_teacher') / 'teacher.pth')
+    state = make_teacher_checkpoint(
+        path,
+        backbone=teacher_cfg.backbone.to_dict(),
+        neck=teacher_cfg.neck.to_dict())
+    return path, state
+
+
+@pytest.fixture(scope='session')
+def digits_run(tmp_path_factory, digits_teacher):
+    """Trains the digits DisCo config for 2 iterations with tools/train.py.
+
+    Returns:
+        dict: ``work_dir``, ``checkpoint`` (epoch_1.pth) and the run's
+        ``log``.
+    """
+    work_dir = str(tmp_path_factory.mktemp('digits_run') / 'work_dir')
+    log = _run_tool([
+        sys.executable, 'tools/train.py', DIGITS_DISCO_CONFIG, '--work-dir',
+        work_dir, '--cfg-options',
+        f'model.teacher.checkpoint={digits_teacher[0]}',
+        'train_cfg.max_epochs=1', *SMALL_RUN_OPTIONS
+    ])
+    return dict(
+        work_dir=work_dir,
+        checkpoint=osp.join(work_dir, 'epoch_1.pth'),
+        log=log)

@@ -1,0 +1,101 @@
+"""A MoCo-v2 step recomputed by hand from an algorithm's own submodules."""
+import copy
+
+import pytest
+import torch
+
+
+def unit(vectors):
+    """Divides each row by its Euclidean length."""
+    return vectors / vectors.pow(2).sum(dim=1, keepdim=True).sqrt()
+
+
+def info_nce(query, key, queue, temperature):
+    """Cross-entropy of ``[q.k, q.queue] / tau`` against index 0, by hand.
+
+    Args:
+        query (torch.Tensor): NxD unit queries.
+        key (torch.Tensor): NxD unit keys.
+        queue (torch.Tensor): KxD unit negatives.
+        temperature (float): tau.
+
+    Returns:
+        torch.Tensor: The mean over the batch of ``logsumexp - positive``.
+    """
+    positive = (query * key).sum(dim=1, keepdim=True)
+    logits = torch.cat([positive, query @ queue.t()], dim=1) / temperature
+    return (logits.exp().sum(dim=1).log() - logits[:, 0]).mean()
+
+
+@pytest.fixture
+def reference_step():
+    """Returns a function that recomputes one step of a momentum student.
+
+    The function takes the model *before* its ``loss()`` call and the two
+    views, and works on a deep copy so the model itself is not touched.
+    Momentum (0.9) and temperature (0.2) are those the tiny models are
+    built with, not read back from the model.
+    It applies ``key = m * key + (1 - m) * query`` to the copy's key
+    encoder parameter by parameter and encodes view 2 without any shuffle:
+    in train mode BatchNorm normalises with the statistics of the whole
+    batch, which do not depend on the order of the samples, so the
+    shuffle-BN of ``encode_keys`` (shuffle, encode, unshuffle) gives the
+    same keys. It returns a dict with the unit embeddings ``query_1``,
+    ``query_2``, ``key``, the hand ``loss_contrastive`` and, when the model
+    has a teacher, ``teacher_1`` and ``teacher_2``.
+    """
+
+    def step(model, view_1, view_2, momentum=0.9, temperature=0.2):
+        model = copy.deepcopy(model)
+        student = [*model.backbone.parameters(), *model.neck.parameters()]
+        key_params = list(model.key_encoder.parameters())
+        assert len(student) == len(key_params)
+        with torch.no_grad():
+            for key_param, query_param in zip(key_params, student):
+                key_param.copy_(momentum * key_param +
+                                (1 - momentum) * query_param)
+            result = dict(
+                query_1=unit(model.neck(model.backbone(view_1))[0]),
+                query_2=unit(model.neck(model.backbone(view_2))[0]),
+                key=unit(model.key_encoder(view_2)[0]))
+            result['loss_contrastive'] = info_nce(result['query_1'],
+                                                  result['key'], model.queue,
+                                                  temperature)
+            teacher = model.teacher
+            if teacher is not None:
+                assert not teacher.training
+                for name, images in (('teacher_1', view_1), ('teacher_2',
+                                                             view_2)):
+                    result[name] = unit(
+                        teacher.neck(teacher.backbone(images))[0])
+        return result
+
+    return step
+
+
+@pytest.fixture
+def views():
+    """Two views of 4 random 16x16 images in float64."""
+    return (torch.randn(4, 3, 16, 16, dtype=torch.float64),
+            torch.randn(4, 3, 16, 16, dtype=torch.float64))
+
+
+@pytest.fixture
+def prepare():
+    """Returns a function that readies a model for exact hand checks.
+
+    The model is moved to float64, so that the hand computation may sum in
+    another order (e.g. BatchNorm statistics of an unshuffled batch) and
+    still agree to 1e-9. Its key encoder is moved off the student: right
+    after ``init_weights`` the two are equal, and a momentum update would
+    leave the key encoder unchanged whatever the rule.
+    """
+
+    def prepare_model(model):
+        model.double()
+        with torch.no_grad():
+            for param in model.key_encoder.parameters():
+                param.add_(0.1 * torch.randn_like(param))
+        return model
+
+    return prepare_model

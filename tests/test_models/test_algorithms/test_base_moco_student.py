@@ -1,0 +1,63 @@
+"""What every momentum student shares: key encoder, queue, checks."""
+import pytest
+import torch
+
+ALGORITHMS = ['MoCoV2Student', 'DisCo']
+
+
+def student_params(model):
+    """The student's parameters in key-encoder order (backbone, neck)."""
+    return [*model.backbone.parameters(), *model.neck.parameters()]
+
+
+@pytest.fixture(params=ALGORITHMS)
+def model(request, build_tiny, prepare):
+    """A tiny MoCoV2Student or DisCo whose key encoder is off the student."""
+    return prepare(build_tiny(request.param))
+
+
+@pytest.mark.parametrize('algorithm', ALGORITHMS)
+def test_init_weights_starts_key_encoder_as_student_copy(
+        build_tiny, prepare, algorithm):
+    model = prepare(build_tiny(algorithm))
+    model.init_weights()  # again, now that the key encoder differs
+    for key_param, query_param in zip(model.key_encoder.parameters(),
+                                      student_params(model)):
+        assert torch.equal(key_param, query_param)
+        assert not key_param.requires_grad
+
+
+def test_key_encoder_follows_momentum_rule(model, views):
+    key_before = [p.detach().clone() for p in model.key_encoder.parameters()]
+    query_before = [p.detach().clone() for p in student_params(model)]
+    model.loss(list(views), [])
+    for key_after, key, query in zip(model.key_encoder.parameters(),
+                                     key_before, query_before):
+        torch.testing.assert_close(key_after, 0.9 * key + 0.1 * query)
+
+
+@pytest.mark.parametrize('start, end', [(0, 4), (4, 0)])
+def test_keys_enqueued_at_pointer(model, views, reference_step, start, end):
+    model.queue_ptr[0] = start
+    queue_before = model.queue.clone()
+    expected = reference_step(model, *views)
+    model.loss(list(views), [])
+    assert model.queue_ptr.tolist() == [end]
+    torch.testing.assert_close(
+        model.queue[start:start + 4], expected['key'], rtol=1e-9, atol=1e-9)
+    untouched = [row for row in range(8) if not start <= row < start + 4]
+    assert torch.equal(model.queue[untouched], queue_before[untouched])
+
+
+def test_queue_len_not_multiple_of_batch_raises(model):
+    three_images = torch.randn(3, 3, 16, 16, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r'queue_len \(8\).*batch \(3\)'):
+        model.loss([three_images, three_images.clone()], [])
+
+
+@pytest.mark.parametrize('momentum', [1.0, -0.1, 1.5])
+@pytest.mark.parametrize('algorithm', ALGORITHMS)
+def test_momentum_outside_unit_interval_raises(build_tiny, algorithm,
+                                               momentum):
+    with pytest.raises(ValueError, match=f'in \\[0, 1\\), got {momentum}'):
+        build_tiny(algorithm, momentum=momentum)

@@ -1,0 +1,108 @@
+"""Student backbones: parameter counts of method.md section 3, timm layout."""
+import copy
+
+import pytest
+import timm
+import torch
+import torch.nn.functional as F
+from mmpretrain.registry import MODELS
+
+from disco_mm.models.backbones import TimmPooledBackbone
+
+# (backbone config, parameters of the official students, feature width)
+STUDENTS = {
+    'resnet18': (dict(type='ResNet', depth=18,
+                      zero_init_residual=False), 11_176_512, 512),
+    'resnet34': (dict(type='ResNet', depth=34,
+                      zero_init_residual=False), 21_284_672, 512),
+    'efficientnet_b0':
+    (dict(type='TimmPooledBackbone',
+          model_name='efficientnet_b0'), 4_007_548, 1280),
+    'efficientnet_b1':
+    (dict(type='TimmPooledBackbone',
+          model_name='efficientnet_b1'), 6_513_184, 1280),
+    'mobilenetv3_large':
+    (dict(type='TimmPooledBackbone',
+          model_name='mobilenetv3_large_100'), 4_202_032, 1280),
+}
+TIMM_STUDENTS = ['efficientnet_b0', 'efficientnet_b1', 'mobilenetv3_large']
+
+
+@pytest.fixture(scope='module')
+def student():
+    """Returns a function that builds a student backbone once per module.
+
+    The backbone is in eval mode; tests that change it work on a copy.
+    """
+    built = {}
+
+    def get(name):
+        if name not in built:
+            built[name] = MODELS.build(STUDENTS[name][0])
+            built[name].eval()  # mmpretrain's ResNet.train() returns None
+        return built[name]
+
+    return get
+
+
+@pytest.mark.parametrize('name', list(STUDENTS))
+def test_student_parameters_and_feature_width(student, name):
+    _, parameters, width = STUDENTS[name]
+    backbone = student(name)
+    assert sum(p.numel() for p in backbone.parameters()) == parameters
+    with torch.no_grad():
+        features = backbone(torch.randn(2, 3, 32, 32))
+    assert features[-1].shape[:2] == (2, width)
+
+
+@pytest.mark.parametrize('name', TIMM_STUDENTS)
+def test_output_is_timm_pooled_feature(student, name):
+    backbone = student(name)
+    reference = timm.create_model(backbone.model_name, num_classes=0).eval()
+    reference.load_state_dict(backbone.model.state_dict())
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        outputs = backbone(images)
+        expected = reference.forward_head(
+            reference.forward_features(images), pre_logits=True)
+    assert isinstance(outputs, tuple) and len(outputs) == 1
+    assert outputs[0].shape == (2, expected.shape[1], 1, 1)
+    torch.testing.assert_close(outputs[0][:, :, 0, 0], expected)
+    assert backbone.num_features == outputs[0].shape[1]
+
+
+def test_mobilenetv3_pools_before_conv_head(student):
+    backbone = copy.deepcopy(student('mobilenetv3_large'))
+    head = backbone.model.conv_head
+    assert tuple(head.weight.shape) == (1280, 960, 1, 1)
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        # into hard-swish's curved range, where the two orders differ
+        head.weight.mul_(300.0)
+        feature_map = backbone.model.forward_features(images)
+        assert feature_map.shape == (2, 960, 2, 2)
+        pooled_first = F.hardswish(
+            F.conv2d(
+                feature_map.mean(dim=(2, 3), keepdim=True), head.weight,
+                head.bias))
+        head_first = F.hardswish(
+            F.conv2d(feature_map, head.weight, head.bias)).mean(
+                dim=(2, 3), keepdim=True)
+        output = backbone(images)[0]
+    torch.testing.assert_close(output, pooled_first)
+    assert not torch.allclose(output, head_first, atol=1e-3)
+
+
+def test_passes_timm_arguments():
+    backbone = MODELS.build(
+        dict(
+            type='TimmPooledBackbone',
+            model_name='efficientnet_b0',
+            drop_rate=0.3))
+    assert backbone.model.drop_rate == 0.3
+    assert backbone.model_name == 'efficientnet_b0'
+
+
+def test_unknown_timm_name_raises():
+    with pytest.raises(ValueError, match="'efficientnet_b99'"):
+        TimmPooledBackbone('efficientnet_b99')

@@ -1,0 +1,167 @@
+"""tools/train.py: a 2-iteration digits DisCo run, --resume, its flags."""
+import glob
+import importlib.util
+import json
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
+
+
+def logged_iterations(work_dir):
+    """The ``iter`` of every logged training step of the run in work_dir.
+
+    Args:
+        work_dir (str): The run's work dir (one run per work dir).
+
+    Returns:
+        list[int]: Iterations in the order logged.
+    """
+    scalars, = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    with open(scalars) as file:
+        return [json.loads(line)['iter'] for line in file if line.strip()]
+
+
+def test_run_logs_both_losses_and_saves(digits_run):
+    log = digits_run['log']
+    assert 'Epoch(train) [1][2/2]' in log
+    assert 'loss_contrastive:' in log and 'loss_distill:' in log
+    assert logged_iterations(digits_run['work_dir']) == [1, 2]
+    checkpoint = torch.load(digits_run['checkpoint'], map_location='cpu')
+    assert checkpoint['meta']['epoch'] == 1
+    assert checkpoint['meta']['iter'] == 2
+    state = checkpoint['state_dict']
+    # The teacher is reloaded from its own file, never saved.
+    assert not [key for key in state if key.startswith('teacher.')]
+    assert {'backbone.conv1.weight', 'neck.mlp.2.weight',
+            'queue'} <= set(state)
+    # 2 steps of 8 keys entered the queue of 24
+    assert state['queue_ptr'].tolist() == [16]
+
+
+@pytest.fixture(scope='module')
+def resumed_run(tmp_path_factory, digits_run, digits_teacher,
+                digits_disco_config, small_run_options, run_tool):
+    """Resumes the 2-iteration run from its epoch_1.pth for another epoch.
+
+    The run uses the digits config plus a hook that records the model when
+    training starts (tests/test_tools/resume_probe.py).
+
+    Returns:
+        dict: ``work_dir``, ``log`` and the ``probe`` record.
+    """
+    root = tmp_path_factory.mktemp('resumed')
+    probe_path = str(root / 'probe.pth')
+    config = root / 'with_probe.py'
+    config.write_text(
+        f'_base_ = {digits_disco_config!r}\n'
+        "custom_imports = dict(imports=['disco_mm', 'resume_probe'], "
+        'allow_failed_imports=False)\n'
+        f"custom_hooks = [dict(type='ModelStateProbe', path={probe_path!r})]\n"
+    )
+    work_dir = str(root / 'work_dir')
+    command = [
+        sys.executable, 'tools/train.py',
+        str(config), '--work-dir', work_dir, '--resume',
+        digits_run['checkpoint'], '--cfg-options',
+        f'model.teacher.checkpoint={digits_teacher[0]}',
+        'train_cfg.max_epochs=2', *small_run_options
+    ]
+    log = run_tool(command, PYTHONPATH=TOOLS_TESTS)
+    return dict(
+        work_dir=work_dir,
+        log=log,
+        probe=torch.load(probe_path, map_location='cpu'))
+
+
+def test_resume_continues_counting(resumed_run):
+    log = resumed_run['log']
+    assert 'resumed epoch: 1, iter: 2' in log
+    assert 'Epoch(train) [2][2/2]' in log
+    assert 'Epoch(train) [1]' not in log
+    assert logged_iterations(resumed_run['work_dir']) == [3, 4]
+    checkpoint = torch.load(
+        osp.join(resumed_run['work_dir'], 'epoch_2.pth'), map_location='cpu')
+    assert checkpoint['meta']['iter'] == 4
+    assert checkpoint['state_dict']['queue_ptr'].tolist() == [8]
+
+
+def test_resumed_model_starts_from_checkpoint(resumed_run, digits_run):
+    probe = resumed_run['probe']
+    assert (probe['epoch'], probe['iter']) == (1, 2)
+    saved = torch.load(
+        digits_run['checkpoint'], map_location='cpu')['state_dict']
+    assert probe['model'].keys() == saved.keys()
+    for key, value in saved.items():
+        assert torch.equal(probe['model'][key], value), key
+
+
+def test_resumed_teacher_is_its_checkpoint(resumed_run, digits_teacher):
+    teacher = resumed_run['probe']['teacher']
+    assert teacher.keys() == digits_teacher[1].keys()
+    for key, value in digits_teacher[1].items():
+        assert torch.equal(teacher[key], value), key
+
+
+def test_resume_reports_no_missing_keys(resumed_run):
+    assert 'missing keys' not in resumed_run['log']
+    assert 'unexpected key' not in resumed_run['log']
+
+
+@pytest.fixture(scope='module')
+def train_tool(repo_root):
+    """tools/train.py imported as a module."""
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(repo_root, 'tools', 'train.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def train_flags(train_tool, repo_root, monkeypatch):
+    """Returns a function: the config of tools/train.py for some flags.
+
+    Args of the function: a config path relative to configs/ and the
+    flags after it.
+    """
+
+    def config_for(config, *flags):
+        path = osp.join(repo_root, 'configs', config)
+        monkeypatch.setattr(sys, 'argv', ['train.py', path, *flags])
+        args = train_tool.parse_args()
+        return train_tool.apply_train_flags(Config.fromfile(path), args)
+
+    return config_for
+
+
+DIGITS = 'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-100e_digits.py'
+IN1K = 'disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py'
+
+
+@pytest.mark.parametrize(
+    'flags, resume, load_from',
+    [((), False, None), (('--resume', ), True, None),
+     (('--resume', 'a/epoch_3.pth'), True, 'a/epoch_3.pth')])
+def test_resume_flag(train_flags, flags, resume, load_from):
+    cfg = train_flags(DIGITS, *flags)
+    assert cfg.resume is resume and cfg.load_from == load_from
+
+
+def test_auto_scale_lr_needs_base_batch(train_flags):
+    assert train_flags(IN1K, '--auto-scale-lr').auto_scale_lr == dict(
+        base_batch_size=256, enable=True)
+    with pytest.raises(ValueError, match='auto_scale_lr.base_batch_size'):
+        train_flags(DIGITS, '--auto-scale-lr')
+
+
+def test_amp_and_no_persistent_workers(train_flags):
+    cfg = train_flags(DIGITS, '--amp', '--no-persistent-workers')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.train_dataloader.persistent_workers is False
+    assert train_flags(DIGITS).train_dataloader.persistent_workers is True
