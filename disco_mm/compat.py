@@ -13,8 +13,9 @@ Every fix for the libraries below disco_mm lives here, is applied once when
 * :func:`patch_adjust_hue` - under numpy 2, ``mmcv.adjust_hue`` raises
   ``OverflowError`` for every negative hue factor (half the samples of the
   MoCo-v2 colour jitter).
-* :func:`silence_mmcv_lite_ops_warning` - mmcv-lite warns at every import
-  that a compiled attention op is missing; disco_mm never uses it.
+* :func:`silence_irrelevant_mmcv_warnings` - mmcv-lite warns at every import
+  that a compiled attention op is missing, and mmcv at every colour jitter
+  that an argument is pillow-only; neither concerns disco_mm.
 * :func:`setup_cpu_distributed` - mmengine's ``init_dist`` always selects a
   CUDA device; without a GPU the launcher's processes join a gloo group and
   DDP wraps the model without device ids.
@@ -216,15 +217,22 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
             broadcast_buffers=False))
 
 
-def silence_mmcv_lite_ops_warning() -> None:
-    """Hides mmcv-lite's import-time warning about its missing ops."""
+def silence_irrelevant_mmcv_warnings() -> None:
+    """Hides mmcv warnings that say nothing about disco_mm's work.
+
+    mmcv-lite warns at every import that a compiled attention op is
+    missing, and mmcv's contrast adjustment warns on every call that its
+    ``alpha`` argument is pillow-only (mmpretrain's ColorJitter passes it).
+    """
     warnings.filterwarnings(
         'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
+    warnings.filterwarnings(
+        'ignore', message="Only use 'alpha' for pillow backend")
 
 
 def apply_all() -> None:
     """Applies every fix of this module; importing disco_mm calls it."""
-    silence_mmcv_lite_ops_warning()
+    silence_irrelevant_mmcv_warnings()
     allow_mmengine_checkpoints()
     patch_package_lookup()
     patch_adjust_hue()

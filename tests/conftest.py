@@ -29,7 +29,7 @@ torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DIGITS_DISCO_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'disco',
-    'disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-100e_digits.py')
+    'disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')
 
 # A ResNet-18 of width 8 (64-d feature) with a 16-4 projector: every test
 # model is this small unless it checks a real architecture.

@@ -93,8 +93,8 @@ def test_official_config_changes_teacher_mode_and_sum_only():
 
 def test_digits_disco_and_baseline_share_the_student():
     disco = load(
-        'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-100e_digits.py')
-    baseline = load('mocov2/mocov2_resnet18-w16_1xb64-coslr-100e_digits.py')
+        'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')
+    baseline = load('mocov2/mocov2_resnet18-w16_1xb64-coslr-60e_digits.py')
     teacher = load('mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py')
     student = disco.model.to_dict()
     assert student.pop('type') == 'DisCo'

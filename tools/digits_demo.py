@@ -17,7 +17,7 @@ table (mean +- std over seeds) goes to the console, ``results.md`` and
 Example:
     python tools/digits_demo.py
     python tools/digits_demo.py --work-dir work_dirs/digits_demo --seeds 0 1 2
-    python tools/digits_demo.py --quick  # one epoch on a few images: a smoke test
+    python tools/digits_demo.py --quick  # 1 epoch, few images: a smoke test
 """
 import argparse
 import json
@@ -27,21 +27,23 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
-import disco_mm  # noqa: F401  (applies disco_mm's fixes before configs load)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
+from mmengine.runner import Runner, set_random_seed
+from mmpretrain.registry import MODELS
 from torch import nn
 from torch.utils.data import DataLoader
 
+# Importing disco_mm applies its fixes (e.g. `mmpretrain::` bases) and
+# registers its components before any config loads.
 from disco_mm.evaluation import (FrozenFeatures, extract_frozen_features,
                                  knn_top1, linear_probe_top1,
                                  mean_embedding_cosine)
 
-CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                       'configs')
+CONFIG_ROOT = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
 EVAL_CONFIG = osp.join(CONFIG_ROOT, '_base_/datasets/digits_eval.py')
 
 #: Settings of the frozen-feature evaluation, fixed before any run.
@@ -59,6 +61,10 @@ QUICK_TRAINING_OVERRIDES = {
 }
 QUICK_EVAL_IMAGES = dict(train=200, test=100)
 
+#: The evaluation data loaders by split, ``'train'`` and ``'test'``.
+Loaders = Dict[str, DataLoader]
+
+#: The table's metric columns: key in the results, title, number format.
 METRIC_COLUMNS = (
     ('linear_top1', 'linear top-1 (%)', '{:.2f}'),
     ('knn_top1', 'kNN top-1 (%)', '{:.2f}'),
@@ -74,21 +80,29 @@ class Phase:
         name (str): Key of the phase in work dirs and results.json.
         title (str): The model's name in the table.
         config (str): Its config, relative to ``configs/``.
+        trained (bool): False for a reference row: the config's model as
+            initialised, never trained.
     """
 
     name: str
     title: str
     config: str
+    trained: bool = True
 
 
 TEACHER = Phase('teacher', 'MoCo-v2 teacher (ResNet-18 w32)',
                 'mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py')
-MOCOV2_STUDENT = Phase('mocov2_student', 'MoCo-v2 student (ResNet-18 w16)',
-                       'mocov2/mocov2_resnet18-w16_1xb64-coslr-100e_digits.py')
+MOCOV2_STUDENT = Phase(
+    'mocov2_student', 'MoCo-v2 student (ResNet-18 w16)',
+    'mocov2/mocov2_resnet18-w16_1xb64-coslr-60e_digits.py')
 DISCO_STUDENT = Phase(
     'disco_student', 'DisCo student (ResNet-18 w16)',
-    'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-100e_digits.py')
-PHASES = (TEACHER, MOCOV2_STUDENT, DISCO_STUDENT)
+    'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')
+UNTRAINED_STUDENT = Phase(
+    'untrained_student', 'untrained student (reference, ResNet-18 w16)',
+    'mocov2/mocov2_resnet18-w16_1xb64-coslr-60e_digits.py',
+    trained=False)
+PHASES = (TEACHER, MOCOV2_STUDENT, DISCO_STUDENT, UNTRAINED_STUDENT)
 
 
 def parse_args() -> argparse.Namespace:
@@ -114,8 +128,8 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def train(phase: Phase, work_dir: str, seed: int,
-          overrides: dict) -> Tuple[nn.Module, str, int]:
+def train(phase: Phase, work_dir: str, seed: int, overrides: dict,
+          teacher_checkpoint: Optional[str]) -> Tuple[nn.Module, str, int]:
     """Trains one phase through the mmengine Runner.
 
     Args:
@@ -123,24 +137,35 @@ def train(phase: Phase, work_dir: str, seed: int,
         work_dir (str): The phase's work dir.
         seed (int): ``randomness.seed`` of the run.
         overrides (dict): Config entries to override, mmengine style.
+        teacher_checkpoint (str, optional): The teacher's final checkpoint,
+            set as ``model.teacher.checkpoint`` when the config distils.
 
     Returns:
         tuple: The trained model, its final checkpoint and its epochs.
     """
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, phase.config))
     cfg.merge_from_dict({**overrides, 'randomness.seed': seed})
+    if cfg.model.get('teacher'):
+        cfg.model.teacher.checkpoint = teacher_checkpoint
     cfg.work_dir = work_dir
-    cfg.experiment_name = (
-        f'{phase.name}_seed{seed}_{time.strftime("%Y%m%d_%H%M%S")}')
-    print(f'[digits_demo] seed {seed}: training {phase.title} for '
-          f'{cfg.train_cfg.max_epochs} epochs in {work_dir}', flush=True)
+    cfg.experiment_name = f'{phase.name}_seed{seed}'
+    if not phase.trained:
+        set_random_seed(seed)
+        init_default_scope('mmpretrain')
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        return model, None, 0
+    print(
+        f'[digits_demo] seed {seed}: training {phase.title} for '
+        f'{cfg.train_cfg.max_epochs} epochs in {work_dir}',
+        flush=True)
     model = Runner.from_cfg(cfg).train()
     with open(osp.join(work_dir, 'last_checkpoint')) as pointer:
         checkpoint = pointer.read().strip()
     return model, checkpoint, cfg.train_cfg.max_epochs
 
 
-def build_eval_loaders(quick: bool) -> Dict[str, DataLoader]:
+def build_eval_loaders(quick: bool) -> Loaders:
     """Builds the single-view loaders of both splits from the eval config.
 
     Args:
@@ -161,7 +186,7 @@ def build_eval_loaders(quick: bool) -> Dict[str, DataLoader]:
 
 
 def evaluate(models: Dict[str, nn.Module],
-             loaders: Dict[str, DataLoader]) -> Dict[str, dict]:
+             loaders: Loaders) -> Dict[str, dict]:
     """Evaluates every model of one seed on frozen features.
 
     Args:
@@ -182,24 +207,22 @@ def evaluate(models: Dict[str, nn.Module],
     teacher_embeddings = features[TEACHER.name]['test'].embeddings
     results = {}
     for name, model in models.items():
-        train_split, test_split = features[name]['train'], features[name][
-            'test']
+        fit, held_out = features[name]['train'], features[name]['test']
         results[name] = dict(
             params=sum(param.numel() for param in model.backbone.parameters()),
-            linear_top1=linear_probe_top1(
-                train_split.pooled, train_split.labels, test_split.pooled,
-                test_split.labels, PROBE_INVERSE_REGULARIZATION,
-                PROBE_MAX_ITER),
-            knn_top1=knn_top1(train_split.pooled, train_split.labels,
-                              test_split.pooled, test_split.labels,
-                              KNN_NEIGHBOURS, KNN_TEMPERATURE),
-            teacher_cosine=mean_embedding_cosine(test_split.embeddings,
+            linear_top1=linear_probe_top1(fit.pooled, fit.labels,
+                                          held_out.pooled, held_out.labels,
+                                          PROBE_INVERSE_REGULARIZATION,
+                                          PROBE_MAX_ITER),
+            knn_top1=knn_top1(fit.pooled, fit.labels, held_out.pooled,
+                              held_out.labels, KNN_NEIGHBOURS,
+                              KNN_TEMPERATURE),
+            teacher_cosine=mean_embedding_cosine(held_out.embeddings,
                                                  teacher_embeddings))
     return results
 
 
-def run_seed(seed: int, work_dir: str, quick: bool,
-             loaders: Dict[str, DataLoader],
+def run_seed(seed: int, work_dir: str, quick: bool, loaders: Loaders,
              wall_times: Dict[str, float]) -> Tuple[Dict[str, dict], dict]:
     """Trains the three models of one seed and evaluates them.
 
@@ -214,16 +237,16 @@ def run_seed(seed: int, work_dir: str, quick: bool,
         tuple: The evaluation results by phase name and the epochs by phase
         name.
     """
-    overrides = dict(QUICK_TRAINING_OVERRIDES) if quick else {}
-    models, epochs = {}, {}
+    overrides = QUICK_TRAINING_OVERRIDES if quick else {}
+    models, epochs, teacher_checkpoint = {}, {}, None
     for phase in PHASES:
         started = time.perf_counter()
         models[phase.name], checkpoint, epochs[phase.name] = train(
             phase, osp.join(work_dir, f'seed_{seed}', phase.name), seed,
-            overrides)
+            overrides, teacher_checkpoint)
         wall_times[phase.name] += time.perf_counter() - started
         if phase is TEACHER:
-            overrides['model.teacher.checkpoint'] = checkpoint
+            teacher_checkpoint = checkpoint
     started = time.perf_counter()
     results = evaluate(models, loaders)
     wall_times['evaluation'] += time.perf_counter() - started
@@ -238,7 +261,7 @@ def summarise(per_seed: List[Dict[str, dict]]) -> Dict[str, dict]:
 
     Returns:
         dict: Per phase name, ``params`` and per metric ``values``,
-        ``mean`` and ``std`` (sample std; 0 for one seed).
+        ``mean`` and ``std`` (sample std; None for one seed).
     """
     summary = {}
     for phase in PHASES:
@@ -249,7 +272,7 @@ def summarise(per_seed: List[Dict[str, dict]]) -> Dict[str, dict]:
             summary[phase.name][metric] = dict(
                 values=values,
                 mean=statistics.fmean(values),
-                std=statistics.stdev(values) if len(values) > 1 else 0.0)
+                std=statistics.stdev(values) if len(values) > 1 else None)
     return summary
 
 
@@ -278,8 +301,8 @@ def format_table(summary: Dict[str, dict], num_seeds: int) -> str:
 
 
 def format_report(table: str, seeds: List[int], epochs: Dict[str, int],
-                  loaders: Dict[str, DataLoader],
-                  wall_times: Dict[str, float], quick: bool) -> str:
+                  loaders: Loaders, wall_times: Dict[str, float],
+                  quick: bool) -> str:
     """Writes results.md: the table and how it was made.
 
     Args:
@@ -303,8 +326,8 @@ def format_report(table: str, seeds: List[int], epochs: Dict[str, int],
                       for name, seconds in wall_times.items())
     return '\n'.join([
         '# DisCo on scikit-learn digits: frozen-feature evaluation', '',
-        f'Seeds: {seed_note}.' + (' Quick smoke-test settings.'
-                                  if quick else ''), '', table, '',
+        f'Seeds: {seed_note}.' +
+        (' Quick smoke-test settings.' if quick else ''), '', table, '',
         f'- Held-out split: {len(loaders["test"].dataset)} images; probe and '
         f'kNN bank: the {len(loaders["train"].dataset)} training images, one '
         'plain 32 px view, models in eval mode.',
@@ -318,9 +341,44 @@ def format_report(table: str, seeds: List[int], epochs: Dict[str, int],
         '- Params: backbone parameters (what is deployed).',
         '- Epochs: ' + ', '.join(f'{name} {count}'
                                  for name, count in epochs.items()) + '.',
-        f'- Wall time: {times}.',
-        f'- Command: python {" ".join(sys.argv)}', ''
+        f'- Wall time: {times}.', f'- Command: python {" ".join(sys.argv)}', ''
     ])
+
+
+def write_results(args: argparse.Namespace, summary: Dict[str, dict],
+                  table: str, epochs: Dict[str, int], loaders: Loaders,
+                  wall_times: Dict[str, float]) -> None:
+    """Writes results.md and results.json into the work dir.
+
+    Args:
+        args (argparse.Namespace): The demo's command line.
+        summary (dict): The output of :func:`summarise`.
+        table (str): The output of :func:`format_table`.
+        epochs (dict): Training epochs by phase name.
+        loaders (dict): The evaluation loaders.
+        wall_times (dict): Seconds per phase and in total.
+    """
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as report:
+        report.write(
+            format_report(table, args.seeds, epochs, loaders, wall_times,
+                          args.quick))
+    record = dict(
+        seeds=args.seeds,
+        quick=args.quick,
+        epochs=epochs,
+        eval_images={
+            split: len(loader.dataset)
+            for split, loader in loaders.items()
+        },
+        settings=dict(
+            knn_neighbours=KNN_NEIGHBOURS,
+            knn_temperature=KNN_TEMPERATURE,
+            probe_inverse_regularization=PROBE_INVERSE_REGULARIZATION,
+            probe_max_iter=PROBE_MAX_ITER),
+        models=summary,
+        wall_time_s=wall_times)
+    with open(osp.join(args.work_dir, 'results.json'), 'w') as record_file:
+        json.dump(record, record_file, indent=2)
 
 
 def main() -> None:
@@ -328,8 +386,8 @@ def main() -> None:
     started = time.perf_counter()
     args = parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
-    wall_times = {phase.name: 0.0 for phase in PHASES}
-    wall_times['evaluation'] = 0.0
+    phase_names = [phase.name for phase in PHASES]
+    wall_times = dict.fromkeys(phase_names + ['evaluation'], 0.0)
     loaders = build_eval_loaders(args.quick)
     per_seed = []
     for seed in args.seeds:
@@ -339,31 +397,10 @@ def main() -> None:
     wall_times['total'] = time.perf_counter() - started
     summary = summarise(per_seed)
     table = format_table(summary, len(args.seeds))
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as report:
-        report.write(
-            format_report(table, args.seeds, epochs, loaders, wall_times,
-                          args.quick))
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as results_file:
-        json.dump(
-            dict(
-                seeds=args.seeds,
-                quick=args.quick,
-                epochs=epochs,
-                eval_images={
-                    split: len(loader.dataset)
-                    for split, loader in loaders.items()
-                },
-                settings=dict(
-                    knn_neighbours=KNN_NEIGHBOURS,
-                    knn_temperature=KNN_TEMPERATURE,
-                    probe_inverse_regularization=PROBE_INVERSE_REGULARIZATION,
-                    probe_max_iter=PROBE_MAX_ITER),
-                models=summary,
-                wall_time_s=wall_times),
-            results_file,
-            indent=2)
-    print(f'\n{table}\n\nSeeds: {args.seeds}. Wall time (s): ' + ', '.join(
-        f'{name} {seconds:.0f}' for name, seconds in wall_times.items()))
+    write_results(args, summary, table, epochs, loaders, wall_times)
+    print(f'\n{table}\n\nSeeds: {args.seeds}. Wall time (s): ' +
+          ', '.join(f'{name} {seconds:.0f}'
+                    for name, seconds in wall_times.items()))
     print(f'Results written to {args.work_dir}/results.md and results.json')
 
 

@@ -36,8 +36,8 @@ def extract_frozen_features(model: nn.Module,
 
     Args:
         model (nn.Module): The trained model.
-        data_loader (Iterable): Batches of ``dict(inputs=..., data_samples=...)``
-            with single (not multi-view) images and their ``gt_label``.
+        data_loader (Iterable): Batches of ``inputs`` and ``data_samples``:
+            single (not multi-view) images and their ``gt_label``.
 
     Returns:
         FrozenFeatures: Pooled features, embeddings and labels on the CPU.
@@ -53,8 +53,8 @@ def extract_frozen_features(model: nn.Module,
             embeddings.append(
                 F.normalize(model.neck(feature_maps)[0], dim=1).cpu())
             labels.append(
-                torch.cat([sample.gt_label for sample in data['data_samples']
-                           ]).cpu())
+                torch.cat([sample.gt_label
+                           for sample in data['data_samples']]).cpu())
     finally:
         model.train(was_training)
     return FrozenFeatures(

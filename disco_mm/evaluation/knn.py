@@ -33,12 +33,12 @@ def weighted_knn_predict(bank_features: torch.Tensor,
         torch.Tensor: N predicted labels.
     """
     if k < 1 or temperature <= 0:
-        raise ValueError(
-            f'k must be >= 1 and temperature > 0, got k={k}, '
-            f'temperature={temperature}')
+        raise ValueError(f'k must be >= 1 and temperature > 0, got k={k}, '
+                         f'temperature={temperature}')
     num_classes = num_classes or int(bank_labels.max()) + 1
-    similarity = F.normalize(query_features, dim=1) @ F.normalize(
-        bank_features, dim=1).t()
+    similarity = F.normalize(
+        query_features, dim=1) @ F.normalize(
+            bank_features, dim=1).t()
     top_similarity, top_index = similarity.topk(
         min(k, bank_features.shape[0]), dim=1)
     votes = torch.zeros(
@@ -73,4 +73,4 @@ def knn_top1(bank_features: torch.Tensor,
     predicted = weighted_knn_predict(bank_features, bank_labels,
                                      query_features, k, temperature,
                                      num_classes)
-    return 100.0 * (predicted == query_labels).float().mean().item()
+    return 100.0 * (predicted == query_labels).double().mean().item()

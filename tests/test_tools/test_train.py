@@ -139,7 +139,7 @@ def train_flags(train_tool, repo_root, monkeypatch):
     return config_for
 
 
-DIGITS = 'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-100e_digits.py'
+DIGITS = 'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py'
 IN1K = 'disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py'
 
 

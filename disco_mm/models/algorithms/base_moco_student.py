@@ -70,10 +70,10 @@ class BaseMoCoStudent(BaseSelfSupervisor):
         """Initialises the student and starts the key encoder as its copy.
 
         An ``init_cfg`` of the algorithm reaches every submodule, so the
-        teacher is loaded from its file again afterwards.
+        teacher is then loaded from its file again.
         """
         super().init_weights()
-        if self.teacher is not None:
+        if self.teacher is not None and self.init_cfg:
             self.teacher.load_checkpoint(self.teacher.checkpoint)
         query = nn.Sequential(self.backbone, self.neck)
         with torch.no_grad():

@@ -1,7 +1,7 @@
 # The digits demo's DisCo student: a ResNet-18 of quarter width (0.7M
 # parameters, projector hidden width 1024) distilled from the digits MoCo-v2
 # teacher (ResNet-18 of half width, 2.8M). Student and schedule are those of
-# the MoCo-v2-only baseline mocov2_resnet18-w16_1xb64-coslr-100e_digits.py.
+# the MoCo-v2-only baseline mocov2_resnet18-w16_1xb64-coslr-60e_digits.py.
 _base_ = '../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py'
 
 model = dict(
@@ -10,8 +10,10 @@ model = dict(
     neck=dict(in_channels=128),
     teacher=dict(
         type='FrozenTeacher',
-        # The teacher config's last checkpoint; tools/digits_demo.py sets it.
-        checkpoint='work_dirs/digits_teacher/epoch_100.pth',
+        # Where `python tools/train.py` writes the teacher config's last
+        # checkpoint; tools/digits_demo.py sets its own run's.
+        checkpoint='work_dirs/mocov2_resnet18-w32_1xb64-coslr-100e_digits/'
+        'epoch_100.pth',
         backbone={{_base_.model.backbone}},
         neck={{_base_.model.neck}}),
     distill_loss=dict(
@@ -19,3 +21,6 @@ model = dict(
         reduction='sum',
         sum_batch_size=32,
         loss_weight=1.0))
+
+# The baseline's schedule: 60 epochs against the teacher's 100.
+train_cfg = dict(max_epochs=60)
