@@ -1,6 +1,5 @@
 """The frozen self-supervised teacher that a student is distilled from."""
 import os.path as osp
-import pickle
 from typing import Dict, List, Optional
 
 import torch
@@ -9,12 +8,14 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from .checkpoint_formats import CheckpointFormatError, read_teacher_checkpoint
+
 #: How many offending keys an error message lists before summarising.
 MAX_KEYS_LISTED = 20
 
 
-class TeacherCheckpointError(ValueError):
-    """A teacher checkpoint does not fit the teacher built from the config."""
+class TeacherCheckpointError(CheckpointFormatError):
+    """A teacher checkpoint cannot be read or does not fit the teacher."""
 
 
 def _listed(keys: List[str]) -> str:
@@ -29,9 +30,14 @@ class FrozenTeacher(BaseModule):
     """A backbone and projector loaded from a checkpoint and never trained.
 
     The teacher is built from its config and loaded at once, so a wrong
-    checkpoint stops the run before the first iteration. Every parameter and
-    buffer the teacher has must be in the checkpoint with the same shape;
-    keys the teacher does not use (a momentum encoder, a queue) are ignored.
+    checkpoint stops the run before the first iteration. The checkpoint may
+    come from mmpretrain / mmselfsup, facebookresearch/moco or swav, the
+    official DisCo code, or be a plain torchvision / timm state dict: its
+    format is recognised from its keys (see
+    :mod:`~disco_mm.models.teachers.checkpoint_formats` and
+    ``docs/teachers.md``). Every parameter and buffer the teacher has must
+    be in the checkpoint with the same shape; keys the teacher does not use
+    (a momentum encoder, a queue, a classifier) are ignored.
     The parameters never require gradients, ``init_weights`` leaves them as
     loaded, and the teacher stays in eval mode when its parent calls
     ``train()`` unless ``bn_train_mode`` asks for the official code's
@@ -41,12 +47,27 @@ class FrozenTeacher(BaseModule):
     from its own checkpoint, so training checkpoints stay small and resuming
     never replaces it.
 
+    Without a projector (``neck=None``) the teacher's embedding is its
+    globally average-pooled last feature map, L2-normalised: the feature
+    that SimReg-style methods regress.
+
     Args:
         backbone (dict): Config of the teacher backbone.
-        neck (dict): Config of the teacher projector.
-        checkpoint (str): Path of a checkpoint whose ``state_dict`` (or the
-            file itself) holds ``backbone.*`` and ``neck.*`` entries, as
-            mmpretrain's self-supervised checkpoints do.
+        neck (dict, optional): Config of the teacher projector, or None to
+            distil the pooled backbone feature. Required, so that a config
+            cannot drop the projector by omission.
+        checkpoint (str): Path of the teacher checkpoint, loaded with
+            ``weights_only=True``. Required; None only for the error that
+            says so. Defaults to None.
+        format (str): The checkpoint's format, one of ``'auto'`` (detect
+            it from the keys), ``'mmpretrain'``, ``'moco'``, ``'swav'``,
+            ``'disco_official'``, ``'torchvision'``, ``'timm'`` (plain timm
+            state dicts have no signature and need it). Defaults to
+            ``'auto'``.
+        projector_checkpoint (str, optional): A file with the projector
+            alone (``neck.*`` keys or the projector's own state dict), for
+            a backbone checkpoint without one; it replaces any projector of
+            ``checkpoint``. Defaults to None.
         bn_train_mode (bool): Keep BatchNorm in train mode while the parent
             trains, as the official DisCo code does. Defaults to False.
         init_cfg (dict, optional): Unused; weights come from ``checkpoint``.
@@ -55,14 +76,18 @@ class FrozenTeacher(BaseModule):
 
     def __init__(self,
                  backbone: dict,
-                 neck: dict,
-                 checkpoint: Optional[str],
+                 neck: Optional[dict],
+                 checkpoint: Optional[str] = None,
+                 format: str = 'auto',
+                 projector_checkpoint: Optional[str] = None,
                  bn_train_mode: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        self.neck = MODELS.build(neck)
+        self.neck = MODELS.build(neck) if neck else None
         self.checkpoint = checkpoint
+        self.format = format
+        self.projector_checkpoint = projector_checkpoint
         self.bn_train_mode = bn_train_mode
         self.load_checkpoint(checkpoint)
         self.requires_grad_(False)
@@ -74,13 +99,16 @@ class FrozenTeacher(BaseModule):
     def load_checkpoint(self, checkpoint: Optional[str]) -> None:
         """Loads every teacher key from ``checkpoint`` or raises.
 
+        The projector comes from ``projector_checkpoint`` when it is set.
+
         Args:
             checkpoint (str, optional): The checkpoint's path.
 
         Raises:
-            TeacherCheckpointError: No path, or keys missing or of another
+            TeacherCheckpointError: No path, a file that cannot be read
+                safely or in its format, or keys missing or of another
                 shape; the message lists them.
-            FileNotFoundError: The file does not exist.
+            FileNotFoundError: A file does not exist.
         """
         if not checkpoint:
             raise TeacherCheckpointError(
@@ -88,20 +116,19 @@ class FrozenTeacher(BaseModule):
                 'to a self-supervised checkpoint (e.g. with --cfg-options '
                 'model.teacher.checkpoint=PATH). disco_mm never distils '
                 'from a randomly initialised teacher.')
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'Teacher checkpoint {checkpoint} does not exist: set '
-                'model.teacher.checkpoint to the file of a trained teacher.')
+        for option, path in (('checkpoint', checkpoint),
+                             ('projector_checkpoint',
+                              self.projector_checkpoint)):
+            if path and not osp.isfile(path):
+                raise FileNotFoundError(
+                    f'Teacher {option} {path} does not exist: set '
+                    f'model.teacher.{option} to the file of a trained '
+                    'teacher.')
         try:
-            loaded = torch.load(
-                checkpoint, map_location='cpu', weights_only=True)
-        except pickle.UnpicklingError as error:
-            raise TeacherCheckpointError(
-                f'Teacher checkpoint {checkpoint} holds objects that only '
-                'load by running code from the file, which disco_mm never '
-                'does. Save its state dict alone (tensors only) and point '
-                f'model.teacher.checkpoint at that file.\n{error}') from error
-        loaded = loaded.get('state_dict', loaded)
+            loaded, read_as = read_teacher_checkpoint(
+                checkpoint, self.format, self.projector_checkpoint)
+        except CheckpointFormatError as error:
+            raise TeacherCheckpointError(str(error)) from error
         expected = self.weights()
         missing = [key for key in expected if key not in loaded]
         mismatched = [
@@ -112,7 +139,8 @@ class FrozenTeacher(BaseModule):
         ]
         if missing or mismatched:
             raise TeacherCheckpointError(
-                self._mismatch_message(checkpoint, missing, mismatched))
+                self._mismatch_message(checkpoint, read_as, missing,
+                                       mismatched))
         # Each part is loaded on its own: the teacher's own load hook
         # (_keep_loaded_weights) serves its parent's checkpoints only.
         for name, child in self.named_children():
@@ -137,11 +165,12 @@ class FrozenTeacher(BaseModule):
             for key, value in child.state_dict().items()
         }
 
-    def _mismatch_message(self, checkpoint: str, missing: List[str],
-                          mismatched: List[str]) -> str:
+    def _mismatch_message(self, checkpoint: str, read_as: str,
+                          missing: List[str], mismatched: List[str]) -> str:
         """Builds the error that lists what does not fit."""
-        message = (f'Teacher checkpoint {checkpoint} does not fit the '
-                   'teacher built from model.teacher.')
+        message = (f'Teacher checkpoint {checkpoint}, read as {read_as!r} '
+                   f'(model.teacher.format={self.format!r}), does not fit '
+                   'the teacher built from model.teacher.')
         if missing:
             message += f'\n{len(missing)} keys missing:' + _listed(missing)
         if mismatched:
@@ -150,8 +179,9 @@ class FrozenTeacher(BaseModule):
         return message + (
             '\nCheck that model.teacher.backbone and model.teacher.neck '
             'describe the architecture the checkpoint was trained with '
-            '(depth, widths, projector channels) and that its keys start '
-            'with backbone. and neck.')
+            '(depth, widths, projector channels; neck=None for a file '
+            'without a projector) and that the format is right (see '
+            'docs/teachers.md).')
 
     def init_weights(self) -> None:
         """Keeps the loaded weights: the teacher is never re-initialised."""
@@ -171,13 +201,21 @@ class FrozenTeacher(BaseModule):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Returns the L2-normalised embedding of ``inputs``.
 
+        The embedding is the projector's output, or without a projector the
+        average-pooled last feature map of the backbone.
+
         Args:
             inputs (torch.Tensor): Images, NxCxHxW.
 
         Returns:
             torch.Tensor: Embeddings, NxD, unit length.
         """
-        return F.normalize(self.neck(self.backbone(inputs))[0], dim=1)
+        features = self.backbone(inputs)
+        if self.neck is None:
+            embedding = features[-1].mean(dim=(2, 3))
+        else:
+            embedding = self.neck(features)[0]
+        return F.normalize(embedding, dim=1)
 
     @staticmethod
     def _drop_from_state_dict(module: nn.Module, state_dict: Dict, prefix: str,

@@ -1,0 +1,3 @@
+from .batchnorm_mlp_neck import BatchNormMLPNeck
+
+__all__ = ['BatchNormMLPNeck']

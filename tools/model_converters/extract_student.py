@@ -1,0 +1,40 @@
+"""Exports the student backbone of a DisCo training checkpoint.
+
+Only the backbone is written (no projector, momentum encoder, queue or
+teacher), for:
+
+* ``--to mmpretrain``: ``{'state_dict': {backbone.*}}``; a linear-eval
+  config loads it through its backbone's
+  ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``.
+* ``--to timm``: ``timm.create_model(NAME).load_state_dict(sd,
+  strict=False)`` misses only the classifier (ResNet students use timm's
+  ResNet names).
+* ``--to torchvision``: ``torchvision.models.resnet18()`` (or 34, 50, ...)
+  misses only ``fc`` (ResNet students).
+
+Example:
+    python tools/model_converters/extract_student.py \\
+        work_dirs/disco_r18/epoch_200.pth disco_r18_backbone.pth --to timm
+"""
+from disco_mm.apis import EXPORT_TARGETS, converter_parser, export_student
+
+
+def main(argv=None) -> None:
+    """Exports the student of ``src`` into ``dst``."""
+    parser = converter_parser(__doc__)
+    parser.add_argument(
+        '--to',
+        choices=EXPORT_TARGETS,
+        default='mmpretrain',
+        help='the library that will load the backbone (default: mmpretrain)')
+    args = parser.parse_args(argv)
+    weights = export_student(args.src, args.dst, args.to)
+    parameters = sum(value.numel() for key, value in weights.items()
+                     if not key.endswith(('running_mean', 'running_var',
+                                          'num_batches_tracked')))
+    print(f'{args.dst}: {len(weights)} tensors for {args.to}, '
+          f'{parameters:,} parameters')
+
+
+if __name__ == '__main__':
+    main()
