@@ -184,31 +184,39 @@ def find_free_port():
     return _free_port
 
 
-def _run_tool(args, timeout=300, **env):
+def _run_tool(args, timeout=300, returncode=0, **env):
     """Runs a command from the repository root with disco_mm importable.
 
     Args:
         args (list[str]): The command, e.g. ``[sys.executable, 'tools/...']``.
         timeout (int): Seconds before the command is killed. Defaults to 300.
+        returncode (int): The exit status the command must end with, e.g.
+            ``-9`` for a process killed by SIGKILL. Defaults to 0.
         **env: Extra environment variables.
 
     Returns:
         str: stdout and stderr of the command.
 
     Raises:
-        AssertionError: The command failed; the message holds its output.
+        AssertionError: The command ended with another status; the message
+            holds its output.
     """
-    path = os.pathsep.join(
+    python_path = os.pathsep.join(
         [REPO_ROOT, *filter(None, [env.pop('PYTHONPATH', None)])])
+    # Shell tools call `python`: the one running the tests, as in an
+    # activated environment.
+    search_path = os.pathsep.join(
+        [osp.dirname(sys.executable), os.environ.get('PATH', '')])
     result = subprocess.run(
         args,
         cwd=REPO_ROOT,
-        env=dict(os.environ, PYTHONPATH=path, **env),
+        env=dict(os.environ, PYTHONPATH=python_path, PATH=search_path,
+                 **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         timeout=timeout)
-    assert result.returncode == 0, result.stdout[-6000:]
+    assert result.returncode == returncode, result.stdout[-6000:]
     return result.stdout
 
 
@@ -216,6 +224,29 @@ def _run_tool(args, timeout=300, **env):
 def run_tool():
     """Returns :func:`_run_tool`: runs a command from the repository root."""
     return _run_tool
+
+
+@pytest.fixture(scope='session')
+def config_with_hooks(tmp_path_factory):
+    """Returns a function writing a digits DisCo config with test hooks.
+
+    The function takes a name and the hooks of
+    ``tests/test_tools/fault_injection.py`` (as config dicts) and returns
+    the config's path; the tool must run with ``tests/test_tools`` on its
+    ``PYTHONPATH``.
+    """
+    folder = tmp_path_factory.mktemp('configs_with_hooks')
+
+    def write(name, hooks):
+        config = folder / f'{name}.py'
+        config.write_text(
+            f'_base_ = {DIGITS_DISCO_CONFIG!r}\n'
+            "custom_imports = dict(imports=['disco_mm', 'fault_injection'], "
+            'allow_failed_imports=False)\n'
+            f'custom_hooks = {list(hooks)!r}\n')
+        return str(config)
+
+    return write
 
 
 @pytest.fixture(scope='session')

@@ -5,4 +5,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 bash "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
-exec "${DISCO_VENV:-$ROOT/.venv}/bin/python" -m pytest tests "$@"
+# As in an activated environment: tools that call `python` find this one.
+export PATH="${DISCO_VENV:-$ROOT/.venv}/bin:$PATH"
+exec python -m pytest tests "$@"

@@ -1,3 +1,4 @@
+from .checked_custom_dataset import CheckedCustomDataset
 from .digits import Digits
 
-__all__ = ['Digits']
+__all__ = ['CheckedCustomDataset', 'Digits']

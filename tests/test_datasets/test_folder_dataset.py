@@ -34,6 +34,7 @@ def test_folder_config_gives_two_views_of_every_image(image_folder,
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
 
     assert len(dataset) == 3
+    assert dataset.bad_image_policy == 'raise'
     views = dataset[0]['inputs']
     assert [tuple(view.shape) for view in views] == [(3, 224, 224)] * 2
 

@@ -165,3 +165,31 @@ def test_amp_and_no_persistent_workers(train_flags):
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.train_dataloader.persistent_workers is False
     assert train_flags(DIGITS).train_dataloader.persistent_workers is True
+
+
+@pytest.mark.parametrize(
+    'fault, error',
+    [('teacher', 'TeacherCheckpointError: Teacher checkpoint'),
+     ('queue', 'ValueError: model.queue_len (20) must be a multiple')])
+def test_bad_teacher_or_queue_stops_before_first_iteration(
+        tmp_path, make_teacher_checkpoint, digits_teacher, digits_disco_config,
+        small_run_options, run_tool, fault, error):
+    teacher = digits_teacher[0]
+    options = list(small_run_options)
+    if fault == 'teacher':
+        # a ResNet-18 of width 8, for the digits teacher of width 32
+        teacher = str(tmp_path / 'other_teacher.pth')
+        make_teacher_checkpoint(teacher)
+    else:
+        options.append('model.queue_len=20')
+    log = run_tool(
+        [
+            sys.executable, 'tools/train.py', digits_disco_config,
+            '--work-dir',
+            str(tmp_path / 'work_dir'), '--cfg-options',
+            f'model.teacher.checkpoint={teacher}', *options
+        ],
+        returncode=1)
+    assert error in log
+    assert 'Epoch(train)' not in log
+    assert not glob.glob(str(tmp_path / 'work_dir' / '*.pth'))

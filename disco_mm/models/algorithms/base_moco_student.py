@@ -1,6 +1,6 @@
 """What every momentum-contrast student shares: encoders, queue, teacher."""
 import copy
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -9,6 +9,51 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from torch import nn
+
+#: Side of the image a backbone without a known width is probed with.
+PROBE_IMAGE_SIZE = 224
+
+
+def feature_width(backbone: nn.Module) -> int:
+    """Returns the channels of a backbone's last output.
+
+    Read from ``num_features`` (timm, :class:`TimmPooledBackbone`) or
+    ``feat_dim`` (mmpretrain's ResNet), else measured on one image.
+
+    Args:
+        backbone (nn.Module): The backbone.
+
+    Returns:
+        int: The width of its last feature map.
+    """
+    width = getattr(backbone, 'num_features', None) or getattr(
+        backbone, 'feat_dim', None)
+    if width:
+        return int(width)
+    was_training = backbone.training
+    backbone.eval()
+    with torch.no_grad():
+        output = backbone(
+            torch.zeros(1, 3, PROBE_IMAGE_SIZE, PROBE_IMAGE_SIZE))
+    backbone.train(was_training)
+    return output[-1].shape[1]
+
+
+def linear_widths(module: nn.Module) -> Optional[Tuple[int, int]]:
+    """Returns the widths a projector takes and gives.
+
+    Args:
+        module (nn.Module): The projector.
+
+    Returns:
+        tuple[int, int] or None: ``in_features`` of its first linear layer
+        and ``out_features`` of its last, or None without linear layers.
+    """
+    linears = [layer for layer in module.modules()
+               if isinstance(layer, nn.Linear)]
+    if not linears:
+        return None
+    return linears[0].in_features, linears[-1].out_features
 
 
 class BaseMoCoStudent(BaseSelfSupervisor):
@@ -65,6 +110,46 @@ class BaseMoCoStudent(BaseSelfSupervisor):
             'queue', F.normalize(torch.randn(queue_len, feat_dim), dim=1))
         self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
         self.teacher = MODELS.build(teacher) if teacher else None
+        self._check_widths(feat_dim)
+
+    def _check_widths(self, feat_dim: int) -> None:
+        """Refuses widths that would fail only at the first iteration.
+
+        Args:
+            feat_dim (int): The queue's embedding dimension.
+
+        Raises:
+            ValueError: The projector does not take the backbone's feature
+                or does not give ``feat_dim``, or the teacher's embedding
+                has another dimension; the message names the fields.
+        """
+        backbone_width = feature_width(self.backbone)
+        projector = linear_widths(self.neck)
+        if projector is None:
+            return
+        if projector[0] != backbone_width:
+            raise ValueError(
+                f'model.neck.in_channels ({projector[0]}) does not match the '
+                f'student backbone, whose feature has {backbone_width} '
+                f'channels (model.backbone): set model.neck.in_channels='
+                f'{backbone_width}.')
+        if projector[1] != feat_dim:
+            raise ValueError(
+                f'model.feat_dim ({feat_dim}) must equal the projector\'s '
+                f'output width, model.neck.out_channels ({projector[1]}).')
+        if self.teacher is None:
+            return
+        teacher_projector = (linear_widths(self.teacher.neck)
+                             if self.teacher.neck is not None else None)
+        teacher_dim = (teacher_projector[1] if teacher_projector else
+                       feature_width(self.teacher.backbone))
+        if teacher_dim != feat_dim:
+            raise ValueError(
+                f'The teacher\'s embedding has {teacher_dim} dimensions '
+                '(model.teacher.neck.out_channels, or the teacher backbone\'s '
+                f'width without a projector) and the student\'s {feat_dim} '
+                '(model.feat_dim, model.neck.out_channels): the student '
+                'regresses the teacher\'s embedding, so they must be equal.')
 
     def init_weights(self) -> None:
         """Initialises the student and starts the key encoder as its copy.

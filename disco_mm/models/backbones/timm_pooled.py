@@ -39,8 +39,9 @@ class TimmPooledBackbone(BaseModule):
         if not timm.is_model(model_name):
             close = timm.list_models(f'*{model_name.split("_")[0]}*')[:10]
             raise ValueError(
-                f'timm has no model named {model_name!r}; similar names: '
-                f'{close}. See timm.list_models().')
+                f'model.backbone.model_name={model_name!r}: timm has no '
+                f'model of that name; similar names: {close}. See '
+                'timm.list_models().')
         self.model_name = model_name
         self.model = timm.create_model(
             model_name, pretrained=False, num_classes=0, **model_kwargs)

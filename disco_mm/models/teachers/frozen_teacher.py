@@ -8,21 +8,12 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ...messages import listed
 from .checkpoint_formats import CheckpointFormatError, read_teacher_checkpoint
-
-#: How many offending keys an error message lists before summarising.
-MAX_KEYS_LISTED = 20
 
 
 class TeacherCheckpointError(CheckpointFormatError):
     """A teacher checkpoint cannot be read or does not fit the teacher."""
-
-
-def _listed(keys: List[str]) -> str:
-    """Formats a key list for an error message, summarising long lists."""
-    shown = '\n  '.join(keys[:MAX_KEYS_LISTED])
-    more = len(keys) - MAX_KEYS_LISTED
-    return f'\n  {shown}' + (f'\n  ... and {more} more' if more > 0 else '')
 
 
 @MODELS.register_module()
@@ -172,10 +163,10 @@ class FrozenTeacher(BaseModule):
                    f'(model.teacher.format={self.format!r}), does not fit '
                    'the teacher built from model.teacher.')
         if missing:
-            message += f'\n{len(missing)} keys missing:' + _listed(missing)
+            message += f'\n{len(missing)} keys missing:' + listed(missing)
         if mismatched:
             message += (f'\n{len(mismatched)} keys of another shape:' +
-                        _listed(mismatched))
+                        listed(mismatched))
         return message + (
             '\nCheck that model.teacher.backbone and model.teacher.neck '
             'describe the architecture the checkpoint was trained with '

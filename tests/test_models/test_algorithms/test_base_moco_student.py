@@ -61,3 +61,30 @@ def test_momentum_outside_unit_interval_raises(build_tiny, algorithm,
                                                momentum):
     with pytest.raises(ValueError, match=f'in \\[0, 1\\), got {momentum}'):
         build_tiny(algorithm, momentum=momentum)
+
+
+@pytest.mark.parametrize('algorithm', ALGORITHMS)
+def test_projector_not_taking_backbone_width_names_the_field(
+        build_tiny, tiny_cfg, algorithm):
+    neck = dict(tiny_cfg['neck'], in_channels=512)
+    with pytest.raises(
+            ValueError,
+            match=r'model.neck.in_channels \(512\) does not match .* 64 '
+            r'channels .* set model.neck.in_channels=64'):
+        build_tiny(algorithm, neck=neck)
+
+
+def test_width_of_backbone_without_known_width_is_measured(
+        build_tiny, tiny_cfg):
+    # mmpretrain's MobileNetV2 has neither feat_dim nor num_features
+    backbone = dict(type='MobileNetV2', widen_factor=0.25)
+    neck = dict(tiny_cfg['neck'], in_channels=64)
+    with pytest.raises(ValueError, match='set model.neck.in_channels=1280'):
+        build_tiny('MoCoV2Student', backbone=backbone, neck=neck)
+
+
+def test_feat_dim_other_than_projector_output_names_both(build_tiny):
+    with pytest.raises(
+            ValueError,
+            match=r'model.feat_dim \(8\) .* model.neck.out_channels \(4\)'):
+        build_tiny('MoCoV2Student', feat_dim=8)

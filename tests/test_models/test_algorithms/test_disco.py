@@ -69,3 +69,21 @@ def test_each_term_trains_the_student(disco, views, name):
     disco.loss(list(views), [])[name].backward()
     for param in (disco.backbone.conv1.weight, disco.neck.mlp[2].weight):
         assert param.grad is not None and param.grad.abs().sum() > 0
+
+
+def test_teacher_embedding_of_other_dimension_names_both(
+        tmp_path, build_tiny, tiny_cfg, make_teacher_checkpoint):
+    neck = dict(tiny_cfg['neck'], out_channels=6)
+    path = str(tmp_path / 'teacher_6d.pth')
+    make_teacher_checkpoint(path, neck=neck)
+    teacher = dict(
+        type='FrozenTeacher',
+        backbone=tiny_cfg['backbone'],
+        neck=neck,
+        checkpoint=path)
+    with pytest.raises(
+            ValueError,
+            match=r"teacher's embedding has 6 dimensions "
+            r'\(model.teacher.neck.out_channels.*student\'s 4 '
+            r'\(model.feat_dim'):
+        build_tiny('DisCo', teacher=teacher)

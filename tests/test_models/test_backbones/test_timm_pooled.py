@@ -104,5 +104,6 @@ def test_passes_timm_arguments():
 
 
 def test_unknown_timm_name_raises():
-    with pytest.raises(ValueError, match="'efficientnet_b99'"):
+    with pytest.raises(
+            ValueError, match="model.backbone.model_name='efficientnet_b99'"):
         TimmPooledBackbone('efficientnet_b99')

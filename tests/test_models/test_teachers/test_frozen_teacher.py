@@ -216,3 +216,20 @@ def test_parent_load_state_dict_keeps_teacher(tmp_path, build_tiny,
                        trained.backbone.conv1.weight)
     assert torch.equal(resumed.queue, trained.queue)
     assert_holds(resumed.teacher, other_state)
+
+
+def test_checkpoint_of_other_architecture_is_refused(tiny_cfg, tiny_teacher):
+    # a ResNet-18 checkpoint for a teacher configured as a ResNet-50
+    with pytest.raises(TeacherCheckpointError) as error:
+        MODELS.build(
+            dict(
+                type='FrozenTeacher',
+                backbone=dict(tiny_cfg['backbone'], depth=50),
+                neck=dict(tiny_cfg['neck'], in_channels=256),
+                checkpoint=tiny_teacher[0]))
+    message = str(error.value)
+    assert 'keys missing:\n  backbone.layer1.0.conv3.weight' in message
+    assert ('keys of another shape:\n  backbone.layer1.0.conv1.weight: '
+            'checkpoint (8, 8, 3, 3), teacher (8, 8, 1, 1)') in message
+    assert 'Check that model.teacher.backbone and model.teacher.neck' in (
+        message)

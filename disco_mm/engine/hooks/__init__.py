@@ -1,0 +1,8 @@
+from .exact_resume_hook import ExactResumeHook
+from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .queue_length_check_hook import QueueLengthCheckHook
+
+__all__ = [
+    'ExactResumeHook', 'FiniteLossHook', 'NonFiniteLossError',
+    'QueueLengthCheckHook'
+]

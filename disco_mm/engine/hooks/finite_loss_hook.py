@@ -1,0 +1,60 @@
+"""Stopping a run at the first non-finite loss, before it is saved."""
+import math
+
+from mmengine.dist import all_gather_object, get_world_size
+from mmengine.hooks import Hook
+from mmpretrain.registry import HOOKS
+
+#: The sum of the terms that mmengine adds to the logged losses.
+TOTAL_LOSS = 'loss'
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or infinite."""
+
+
+@HOOKS.register_module()
+class FiniteLossHook(Hook):
+    """Stops training when a loss term is NaN or infinite.
+
+    The check runs after each iteration and before the CheckpointHook, so
+    the diverged weights are never saved: the latest checkpoint stays the
+    last good one and ``--resume`` continues from it. The error names the
+    iteration, the non-finite terms and that checkpoint. In a distributed
+    run every process stops, also those whose own losses were finite (their
+    weights received the same gradients).
+    """
+
+    #: Before CheckpointHook (VERY_LOW) and ExactResumeHook (LOW).
+    priority = 'BELOW_NORMAL'
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        """Raises :class:`NonFiniteLossError` for a NaN or Inf loss term.
+
+        Raises:
+            NonFiniteLossError: Names the iteration (1-based, as logged),
+                the terms and their values, and the checkpoint to resume.
+        """
+        bad_terms = {
+            name: float(value)
+            for name, value in (outputs or {}).items()
+            if 'loss' in name and not math.isfinite(float(value))
+        }
+        if get_world_size() > 1:
+            for terms_of_rank in all_gather_object(bad_terms):
+                bad_terms.update(terms_of_rank)
+        if not bad_terms:
+            return
+        # The total is non-finite because a term is; name the term.
+        if len(bad_terms) > 1:
+            bad_terms.pop(TOTAL_LOSS, None)
+        terms = ', '.join(f'{name}={value}'
+                          for name, value in bad_terms.items())
+        last_checkpoint = runner.message_hub.get_info('last_ckpt')
+        raise NonFiniteLossError(
+            f'Iteration {runner.iter + 1}: non-finite loss ({terms}); '
+            'training stopped before this state was saved. The latest '
+            f'checkpoint is the last good one ({last_checkpoint}): resume '
+            'it with --resume after lowering the learning rate '
+            '(optim_wrapper.optimizer.lr) or checking the data.')

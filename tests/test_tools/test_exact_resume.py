@@ -1,0 +1,129 @@
+"""Runs killed with SIGKILL and resumed end exactly as uninterrupted ones.
+
+24 digits in batches of 8 make 3 iterations per epoch, 9 in all, with a
+checkpoint every 2 iterations: most checkpoints are mid-epoch. One run goes
+through; another is killed three times (after iteration 3, while saving
+iteration 6's checkpoint, after iteration 8 just before its checkpoint) and
+resumed with ``--resume`` each time. A third stops at a NaN loss.
+"""
+import itertools
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
+RUN_OPTIONS = ('train_dataloader.dataset.indices=24', 'train_cfg.max_epochs=3',
+               'default_hooks.checkpoint.by_epoch=False',
+               'default_hooks.checkpoint.interval=2')
+KILLED = -9
+
+
+@pytest.fixture(scope='module')
+def train(config_with_hooks, digits_teacher, small_run_options, run_tool):
+    """Returns a function that trains the 9-iteration run in a work dir.
+
+    Its arguments: the work dir, the fault-injection hooks
+    (tests/test_tools/fault_injection.py), the expected exit status and
+    whether to pass ``--resume``. It returns the run's output.
+    """
+    runs = itertools.count()
+
+    def run(work_dir, hooks=(), returncode=0, resume=False):
+        config = config_with_hooks(f'run_{next(runs)}', hooks)
+        command = [
+            sys.executable, 'tools/train.py', config, '--work-dir',
+            str(work_dir), *(['--resume'] if resume else []),
+            '--cfg-options', f'model.teacher.checkpoint={digits_teacher[0]}',
+            *small_run_options, *RUN_OPTIONS
+        ]
+        return run_tool(
+            command, returncode=returncode, PYTHONPATH=TOOLS_TESTS)
+
+    return run
+
+
+def last_checkpoint(work_dir):
+    """The file name ``work_dir/last_checkpoint`` points to."""
+    with open(osp.join(work_dir, 'last_checkpoint')) as file:
+        return osp.basename(file.read().strip())
+
+
+def load(path):
+    """Loads a training checkpoint on the CPU."""
+    return torch.load(path, map_location='cpu')
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory, train):
+    """The run without faults: its last checkpoint."""
+    work_dir = tmp_path_factory.mktemp('uninterrupted')
+    train(work_dir)
+    return load(work_dir / 'iter_9.pth')
+
+
+@pytest.fixture(scope='module')
+def killed_three_times(tmp_path_factory, train):
+    """The run killed three times and resumed: what each kill left."""
+    work_dir = tmp_path_factory.mktemp('killed')
+    left = {}
+    train(work_dir, [dict(type='KillAtIteration', iteration=3)], KILLED)
+    left['after iteration 3'] = last_checkpoint(work_dir)
+    train(
+        work_dir,
+        [dict(type='KillAtIteration', iteration=6, during_save=True)],
+        KILLED,
+        resume=True)
+    left['while saving 6'] = last_checkpoint(work_dir)
+    left['iter_6.pth exists'] = osp.exists(work_dir / 'iter_6.pth')
+    train(
+        work_dir, [dict(type='KillAtIteration', iteration=8)],
+        KILLED,
+        resume=True)
+    left['after iteration 8'] = last_checkpoint(work_dir)
+    log = train(work_dir, resume=True)
+    return dict(left=left, log=log, final=load(work_dir / 'iter_9.pth'))
+
+
+def test_each_kill_leaves_the_last_complete_checkpoint(killed_three_times):
+    assert killed_three_times['left'] == {
+        'after iteration 3': 'iter_2.pth',
+        'while saving 6': 'iter_4.pth',
+        'iter_6.pth exists': False,
+        'after iteration 8': 'iter_6.pth',
+    }
+    # iter_6.pth was saved after the last batch of epoch 2 (index 1), before
+    # its end-of-epoch hooks: the last resume runs them, then epoch 3
+    assert 'resumed epoch: 1, iter: 6' in killed_three_times['log']
+
+
+def test_resumed_run_ends_with_uninterrupted_state(killed_three_times,
+                                                   uninterrupted):
+    final = killed_three_times['final']
+    assert final['meta']['iter'] == uninterrupted['meta']['iter'] == 9
+    state, reference = final['state_dict'], uninterrupted['state_dict']
+    assert state.keys() == reference.keys()
+    assert {'queue', 'queue_ptr', 'key_encoder.0.conv1.weight'} <= set(state)
+    for key, value in reference.items():
+        torch.testing.assert_close(state[key], value, msg=key)
+    momentum = final['optimizer']['state']
+    reference_momentum = uninterrupted['optimizer']['state']
+    assert momentum.keys() == reference_momentum.keys()
+    for index, buffers in reference_momentum.items():
+        torch.testing.assert_close(momentum[index]['momentum_buffer'],
+                                   buffers['momentum_buffer'])
+
+
+def test_nan_loss_stops_before_it_is_saved(tmp_path, train):
+    log = train(
+        tmp_path,
+        [dict(type='NonFiniteDistillLoss', iteration=5)],
+        returncode=1)
+    assert 'NonFiniteLossError: Iteration 5: non-finite loss ' \
+        '(loss_distill=nan)' in log
+    assert last_checkpoint(tmp_path) == 'iter_4.pth'
+    assert not osp.exists(tmp_path / 'iter_5.pth')
+    state = load(tmp_path / 'iter_4.pth')['state_dict']
+    assert all(value.isfinite().all() for value in state.values()
+               if value.is_floating_point())
