@@ -5,7 +5,7 @@ from typing import Iterator, List, Optional
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS
@@ -78,28 +78,41 @@ class ExactResumeHook(Hook):
     ``IterBasedTrainLoop`` loads the skipped batches itself, drawing random
     numbers after they were restored.
 
-    Args:
-        gather_every_iter (bool): In a distributed run, collect every
-            process's random state after each iteration so that the
-            checkpoint (written by process 0 alone) holds all of them.
-            False saves that small collective; a resumed distributed run
-            then draws from fresh random states. Defaults to True.
+    In a distributed run the random states of all processes are collected
+    only at iterations after which the CheckpointHook saves (process 0
+    writes the checkpoint alone): the training step has no extra collective.
     """
 
     #: Before CheckpointHook (VERY_LOW), after the optimizer step.
     priority = 'LOW'
 
-    def __init__(self, gather_every_iter: bool = True) -> None:
-        self.gather_every_iter = gather_every_iter
+    def __init__(self) -> None:
         self._states_of_ranks: Optional[List[dict]] = None
         self._resumed_states: Optional[List[dict]] = None
         self._unskipped_sampler: Optional[Sampler] = None
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
-        """Collects every process's random state in distributed runs."""
-        if get_world_size() > 1 and self.gather_every_iter:
+        """Collects every process's random state before a distributed save."""
+        if get_world_size() > 1 and self._checkpoint_follows(
+                runner, batch_idx):
             self._states_of_ranks = all_gather_object(random_states())
+
+    def _checkpoint_follows(self, runner, batch_idx: int) -> bool:
+        """Tells whether the CheckpointHook saves after this iteration.
+
+        Mirrors CheckpointHook's rule; for epoch checkpoints every epoch's
+        last iteration counts (one collective per epoch).
+        """
+        for hook in runner.hooks:
+            if not isinstance(hook, CheckpointHook):
+                continue
+            if hook.by_epoch:
+                return self.end_of_epoch(runner.train_dataloader, batch_idx)
+            return hook.every_n_train_iters(
+                runner, hook.interval, hook.save_begin) or (
+                    hook.save_last and hook.is_last_train_iter(runner))
+        return False
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Stores the random states of all processes in the checkpoint."""
