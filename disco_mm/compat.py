@@ -18,7 +18,9 @@ Every fix for the libraries below disco_mm lives here, is applied once when
   that an argument is pillow-only; neither concerns disco_mm.
 * :func:`setup_cpu_distributed` - mmengine's ``init_dist`` always selects a
   CUDA device; without a GPU the launcher's processes join a gloo group and
-  DDP wraps the model without device ids.
+  DDP wraps the model without device ids; :func:`leave_distributed` lets
+  the processes finish together so that gloo does not abort one that exits
+  first.
 * :func:`patch_checkpoint_saving` - mmengine writes a checkpoint straight to
   its final name, so a run killed while saving leaves a truncated file, and
   an empty or dangling ``last_checkpoint`` makes ``--resume`` fail. Local
@@ -224,6 +226,22 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
             type='MMDistributedDataParallel',
             device_ids=None,
             broadcast_buffers=False))
+
+
+def leave_distributed() -> None:
+    """Lets all processes finish together, then closes the process group.
+
+    Without it, a process that is done (rank 1 after the last epoch) exits
+    while process 0 still writes the checkpoint, and gloo's connection
+    threads may abort the exiting process ("terminate called without an
+    active exception"), failing a finished run. Does nothing outside a
+    distributed run.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def silence_irrelevant_mmcv_warnings() -> None:

@@ -12,6 +12,7 @@ from mmengine.fileio import dump
 from mmengine.runner import Runner
 
 from disco_mm.apis import add_runner_args, load_config
+from disco_mm.compat import leave_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,6 +37,7 @@ def main() -> None:
     if args.amp:
         cfg.test_cfg.fp16 = True
     metrics = Runner.from_cfg(cfg).test()
+    leave_distributed()
     if args.out:
         dump(metrics, args.out)
 

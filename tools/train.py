@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from disco_mm.apis import add_runner_args, load_config
+from disco_mm.compat import leave_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,6 +64,7 @@ def main() -> None:
     args = parse_args()
     cfg = apply_train_flags(load_config(args), args)
     Runner.from_cfg(cfg).train()
+    leave_distributed()
 
 
 if __name__ == '__main__':

@@ -1,7 +1,8 @@
 """Stopping a run at the first non-finite loss, before it is saved."""
 import math
 
-from mmengine.dist import all_gather_object, get_world_size
+import torch
+from mmengine.dist import all_gather_object, all_reduce, get_world_size
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
@@ -36,12 +37,15 @@ class FiniteLossHook(Hook):
             NonFiniteLossError: Names the iteration (1-based, as logged),
                 the terms and their values, and the checkpoint to resume.
         """
-        bad_terms = {
-            name: float(value)
-            for name, value in (outputs or {}).items()
-            if 'loss' in name and not math.isfinite(float(value))
+        losses = {
+            name: float(torch.as_tensor(value).detach())
+            for name, value in (outputs or {}).items() if 'loss' in name
         }
-        if get_world_size() > 1:
+        bad_terms = {
+            name: value
+            for name, value in losses.items() if not math.isfinite(value)
+        }
+        if get_world_size() > 1 and self._any_rank_diverged(bad_terms):
             for terms_of_rank in all_gather_object(bad_terms):
                 bad_terms.update(terms_of_rank)
         if not bad_terms:
@@ -58,3 +62,14 @@ class FiniteLossHook(Hook):
             f'checkpoint is the last good one ({last_checkpoint}): resume '
             'it with --resume after lowering the learning rate '
             '(optim_wrapper.optimizer.lr) or checking the data.')
+
+    @staticmethod
+    def _any_rank_diverged(bad_terms: dict) -> bool:
+        """Tells every process whether any process saw a non-finite term.
+
+        One scalar all-reduce per iteration; the names of the terms are
+        gathered only once a process has diverged.
+        """
+        diverged = torch.tensor(float(bool(bad_terms)))
+        all_reduce(diverged, op='max')
+        return bool(diverged.item())
