@@ -7,11 +7,14 @@ Example:
 """
 import argparse
 
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from disco_mm.apis import add_runner_args, load_config
+from disco_mm.apis import (add_runner_args, keep_freed_cpu_memory,
+                           load_config)
 from disco_mm.compat import leave_distributed
+from disco_mm.engine import amp_optim_wrapper_type
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,8 +43,10 @@ def parse_args() -> argparse.Namespace:
 def apply_train_flags(cfg: Config, args: argparse.Namespace) -> Config:
     """Applies the training-only flags to the config."""
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.optim_wrapper.type = amp_optim_wrapper_type(
+            'cuda' if torch.cuda.is_available() else 'cpu')
+        if cfg.optim_wrapper.type == 'AmpOptimWrapper':
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -63,6 +68,8 @@ def apply_train_flags(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = apply_train_flags(load_config(args), args)
+    if not torch.cuda.is_available():
+        keep_freed_cpu_memory()
     Runner.from_cfg(cfg).train()
     leave_distributed()
 
