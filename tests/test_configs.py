@@ -1,4 +1,5 @@
-"""Every config builds its model, and a tiny batch gives finite losses."""
+"""Every pretraining config builds its model, and a tiny batch gives finite
+losses (configs/benchmarks/: tests/test_configs_benchmarks.py)."""
 import glob
 import os.path as osp
 
@@ -12,7 +13,8 @@ CONFIG_ROOT = osp.join(
 CONFIGS = sorted(
     osp.relpath(path, CONFIG_ROOT)
     for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
-    if '_base_' not in osp.relpath(path, CONFIG_ROOT).split(osp.sep))
+    if not {'_base_', 'benchmarks'} & set(
+        osp.relpath(path, CONFIG_ROOT).split(osp.sep)))
 LOSSES = {
     'DisCo': {'loss_contrastive', 'loss_distill'},
     'MoCoV2Student': {'loss_contrastive'},

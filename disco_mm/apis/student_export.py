@@ -9,7 +9,7 @@ from ..models.teachers.checkpoint_formats import (CheckpointFormatError,
 from .teacher_conversion import save_checkpoint_file
 
 #: Where a student can be exported to.
-EXPORT_TARGETS = ('mmpretrain', 'timm', 'torchvision')
+EXPORT_TARGETS = ('mmpretrain', 'mmdet', 'timm', 'torchvision')
 
 #: The top-level modules of a torchvision ResNet without its classifier.
 TORCHVISION_RESNET_MODULES = ('conv1', 'bn1', 'layer1', 'layer2', 'layer3',
@@ -59,12 +59,19 @@ def model_weights(backbone: StateDict) -> StateDict:
     return rename(backbone, [(prefix, '')])
 
 
-def torchvision_resnet_weights(backbone: StateDict, source: str) -> StateDict:
+def torchvision_resnet_weights(backbone: StateDict,
+                               source: str,
+                               library: str = 'torchvision') -> StateDict:
     """Returns a ResNet student's tensors by torchvision's names.
+
+    mmdet's ``ResNet`` (and the ``ResLayer`` that holds ``layer4`` in its
+    C4 detectors) uses the same names.
 
     Args:
         backbone (dict): ``backbone.*`` tensors.
         source (str): The file, for the error message.
+        library (str): Where the weights go, for the error message.
+            Defaults to ``'torchvision'``.
 
     Returns:
         dict: A torchvision ResNet state dict without ``fc``.
@@ -80,9 +87,10 @@ def torchvision_resnet_weights(backbone: StateDict, source: str) -> StateDict:
     ]
     if foreign:
         raise CheckpointFormatError(
-            f'The student of {source} is not a torchvision ResNet: '
-            f'torchvision has no {first_keys(foreign)}. Export it with '
-            '--to timm or --to mmpretrain.')
+            f'The student of {source} is not a ResNet of torchvision\'s '
+            f'layout, which {library} needs: it has no {first_keys(foreign)}. '
+            'Only ResNet students export to torchvision and mmdet; export '
+            'others with --to timm or --to mmpretrain.')
     return weights
 
 
@@ -96,6 +104,10 @@ def export_student(src: str, dst: str, to: str) -> StateDict:
       mmpretrain configs load through the backbone's
       ``init_cfg=dict(type='Pretrained', checkpoint=dst,
       prefix='backbone.')``.
+    * ``mmdet``: ``{'meta', 'state_dict': {conv1.*, ..., layer4.*}}`` by
+      torchvision's names (ResNet students only), which mmdet's ``ResNet``
+      and C4 ``ResLayer`` load through ``init_cfg=dict(type='Pretrained',
+      checkpoint=dst)``.
     * ``timm``: the state dict of ``timm.create_model(name)`` without its
       classifier (a ResNet student by timm's ResNet names).
     * ``torchvision``: the state dict of a torchvision ResNet without
@@ -115,11 +127,14 @@ def export_student(src: str, dst: str, to: str) -> StateDict:
     backbone = student_backbone(
         state_dict_of(load_checkpoint_file(src)), source=src)
     if to == 'mmpretrain':
+        exported = backbone
+    elif to == 'timm':
+        exported = model_weights(backbone)
+    else:
+        exported = torchvision_resnet_weights(backbone, src, library=to)
+    if to in ('mmpretrain', 'mmdet'):
         meta = dict(source=osp.basename(src), exported_to=to)
-        save_checkpoint_file(dict(meta=meta, state_dict=backbone), dst)
-        return backbone
-    exported = (
-        model_weights(backbone)
-        if to == 'timm' else torchvision_resnet_weights(backbone, src))
-    save_checkpoint_file(exported, dst)
+        save_checkpoint_file(dict(meta=meta, state_dict=exported), dst)
+    else:
+        save_checkpoint_file(exported, dst)
     return exported

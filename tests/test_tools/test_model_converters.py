@@ -312,7 +312,7 @@ def test_torchvision_export_refuses_other_students(tmp_path, load_tool,
     src, _ = trained_student('efficientnet_b0')
     with pytest.raises(
             CheckpointFormatError,
-            match='not a torchvision ResNet.*conv_stem.weight'
+            match="not a ResNet of torchvision's layout.*conv_stem.weight"
             '.*--to timm'):
         load_tool('extract_student').main(
             [src, str(tmp_path / 'out.pth'), '--to', 'torchvision'])

@@ -6,6 +6,9 @@ teacher), for:
 * ``--to mmpretrain``: ``{'state_dict': {backbone.*}}``; a linear-eval
   config loads it through its backbone's
   ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``.
+* ``--to mmdet``: ``{'state_dict': {conv1.*, ..., layer4.*}}`` for
+  mmdet's ResNet and C4 shared head (ResNet students; the same as
+  ``to_mmdet.py``).
 * ``--to timm``: ``timm.create_model(NAME).load_state_dict(sd,
   strict=False)`` misses only the classifier (ResNet students use timm's
   ResNet names).

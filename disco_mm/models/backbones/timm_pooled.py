@@ -24,6 +24,11 @@ class TimmPooledBackbone(BaseModule):
     Args:
         model_name (str): A timm model name, e.g. ``'efficientnet_b0'``,
             ``'mobilenetv3_large_100'``.
+        frozen (bool): Freeze the whole model for a linear probe: no
+            parameter gets a gradient, and the model stays in eval mode
+            (BatchNorm uses its running statistics and never updates them;
+            dropout and stochastic depth are off) even when the classifier
+            around it is trained. Defaults to False.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
         **model_kwargs: Further keyword arguments of ``timm.create_model``
             (``drop_rate``, ``drop_path_rate``, ...).
@@ -31,6 +36,7 @@ class TimmPooledBackbone(BaseModule):
 
     def __init__(self,
                  model_name: str,
+                 frozen: bool = False,
                  init_cfg: Optional[dict] = None,
                  **model_kwargs) -> None:
         import timm
@@ -49,6 +55,25 @@ class TimmPooledBackbone(BaseModule):
         # (MobileNetV3: 960); head_hidden_size is the width it outputs.
         self.num_features = getattr(self.model, 'head_hidden_size',
                                     None) or self.model.num_features
+        self.frozen = frozen
+        if frozen:
+            self.model.requires_grad_(False)
+            self.model.eval()
+
+    def train(self, mode: bool = True) -> 'TimmPooledBackbone':
+        """Sets the training mode; a frozen model stays in eval mode.
+
+        Args:
+            mode (bool): Train mode (True) or eval mode (False). Defaults to
+                True.
+
+        Returns:
+            TimmPooledBackbone: self.
+        """
+        super().train(mode)
+        if self.frozen:
+            self.model.eval()
+        return self
 
     def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor]:
         """Returns the pooled feature of ``inputs``.

@@ -107,3 +107,18 @@ def test_unknown_timm_name_raises():
     with pytest.raises(
             ValueError, match="model.backbone.model_name='efficientnet_b99'"):
         TimmPooledBackbone('efficientnet_b99')
+
+
+def test_frozen_model_has_no_gradient_and_stays_in_eval_mode(student):
+    backbone = TimmPooledBackbone(
+        'efficientnet_b0', frozen=True, drop_path_rate=0.5)
+    assert backbone.train() is backbone
+    assert not [n for n, p in backbone.named_parameters() if p.requires_grad]
+    assert not [n for n, m in backbone.model.named_modules() if m.training]
+    # eval mode: stochastic depth off, BatchNorm from running statistics
+    images = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(backbone(images)[0], backbone(images)[0])
+
+    trainable = copy.deepcopy(student('efficientnet_b0')).train()
+    assert all(p.requires_grad for p in trainable.parameters())
+    assert trainable.model.bn1.training

@@ -1,0 +1,7 @@
+# COCO detection transfer of DisCo's resnet18 student with Faster R-CNN C4.
+# First: python tools/model_converters/to_mmdet.py STUDENT.pth \
+#     checkpoints/disco_resnet18_mmdet.pth
+_base_ = [
+    './_base_/faster-rcnn_resnet18-c4.py',
+    './_base_/coco_8xb2-1x.py',
+]
