@@ -5,7 +5,5 @@ _base_ = './simreg_resnet18_mocov2-r50_8xb32-coslr-130e_in1k.py'
 
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='TimmPooledBackbone',
-        model_name='mobilenetv3_large_100'),
+        _delete_=True, type='TimmPooledBackbone', model_name='mobilenetv3_large_100'),
     neck=dict(in_channels=1280, hid_channels=2560))

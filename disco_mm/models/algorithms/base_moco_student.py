@@ -242,6 +242,12 @@ class BaseMoCoStudent(BaseSelfSupervisor):
         Returns:
             torch.Tensor: The scalar loss of the contrastive head.
         """
+        if self.head is None:
+            raise RuntimeError(
+                f'{type(self).__name__} has a contrastive term but no '
+                'contrastive head: set model.head, e.g. dict('
+                "type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), "
+                'temperature=0.2).')
         positive = (query * key).sum(dim=1, keepdim=True)
         # The clone keeps the logits' saved queue intact when enqueue()
         # overwrites it before backward.

@@ -154,3 +154,26 @@ def digits_two_steps(repo_root, digits_teacher):
         return model, initial, logs
 
     return train
+
+
+@pytest.fixture
+def embeddings_by_hand():
+    """Returns a function giving a model's unit embeddings of a batch.
+
+    The function takes a model before its ``loss()`` call and images, and
+    returns the student's and the teacher's unit embeddings (the teacher's
+    projection, or its pooled backbone feature without a projector),
+    computed on a copy so the model's BatchNorm statistics stay as they
+    were.
+    """
+
+    def embed(model, images):
+        model = copy.deepcopy(model)
+        teacher = model.teacher
+        with torch.no_grad():
+            features = teacher.backbone(images)
+            return (unit(model.neck(model.backbone(images))[0]),
+                    unit(features[-1].mean((2, 3)) if teacher.neck is None
+                         else teacher.neck(features)[0]))
+
+    return embed

@@ -1,6 +1,4 @@
 """CompRess 1q / 2q: the loss by hand, both memory banks, digits."""
-import copy
-
 import pytest
 import torch
 
@@ -8,11 +6,6 @@ DIGITS_CONFIG = ('compress/'
                  'compress-2q_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_'
                  'digits.py')
 TAU = 0.04
-
-
-def unit(vectors):
-    """Divides each row by its Euclidean length."""
-    return vectors / vectors.pow(2).sum(dim=1, keepdim=True).sqrt()
 
 
 def log_softmax(logits):
@@ -37,33 +30,31 @@ def build_compress(build_tiny, tiny_frozen_teacher, prepare):
     return build
 
 
-def hand_kl(model, images, student_bank):
-    """KL(p_t || p_s), p = softmax(cos(z, bank) / 0.04), from a model copy.
+@pytest.fixture
+def hand_kl(embeddings_by_hand):
+    """Returns a function computing KL(p_t || p_s) by hand before a step.
 
-    Args:
-        model: The model before its ``loss()`` call.
-        images (torch.Tensor): The view both networks see.
-        student_bank (str): The bank of the student's similarities.
-
-    Returns:
-        tuple: The loss and the teacher's unit embeddings.
+    The function takes the model, the view both networks see and the name
+    of the bank of the student's similarities; it returns the loss, with
+    p = softmax(cos(z, bank) / 0.04), and the teacher's unit embeddings.
     """
-    model = copy.deepcopy(model)
-    with torch.no_grad():
-        student = unit(model.neck(model.backbone(images))[0])
-        teacher = unit(
-            model.teacher.neck(model.teacher.backbone(images))[0])
-        log_p_s = log_softmax(
-            student @ getattr(model, student_bank).t() / TAU)
-        log_p_t = log_softmax(teacher @ model.queue.t() / TAU)
+    return lambda model, images, student_bank: kl_by_hand(
+        *embeddings_by_hand(model, images), model.queue.clone(),
+        getattr(model, student_bank).clone())
+
+
+def kl_by_hand(student, teacher, teacher_bank, student_bank):
+    """KL(softmax(t.B_t / tau) || softmax(s.B_s / tau)), batch mean."""
+    log_p_s = log_softmax(student @ student_bank.t() / TAU)
+    log_p_t = log_softmax(teacher @ teacher_bank.t() / TAU)
     kl = (log_p_t.exp() * (log_p_t - log_p_s)).sum(dim=1).mean()
     return kl, teacher
 
 
 @pytest.mark.parametrize('variant, student_bank', [('1q', 'queue'),
                                                    ('2q', 'student_queue')])
-def test_loss_matches_hand_computation(build_compress, views, variant,
-                                       student_bank):
+def test_loss_matches_hand_computation(build_compress, views, hand_kl,
+                                       variant, student_bank):
     model = build_compress(variant)
     expected, _ = hand_kl(model, views[0], student_bank)
     losses = model.loss(list(views), [])
@@ -72,7 +63,8 @@ def test_loss_matches_hand_computation(build_compress, views, variant,
         losses['loss_distill'], expected, rtol=1e-9, atol=1e-9)
 
 
-def test_1q_has_one_bank_and_no_momentum_encoder(build_compress, views):
+def test_1q_has_one_bank_and_no_momentum_encoder(build_compress, views,
+                                                 hand_kl):
     model = build_compress('1q')
     assert model.key_encoder is None and model.head is None
     assert not hasattr(model, 'student_queue')
@@ -83,8 +75,8 @@ def test_1q_has_one_bank_and_no_momentum_encoder(build_compress, views):
 
 
 @pytest.mark.parametrize('start, end', [(0, 4), (4, 0)])
-def test_2q_banks_stay_aligned(build_compress, views, reference_step, start,
-                               end):
+def test_2q_banks_stay_aligned(build_compress, views, reference_step, hand_kl,
+                               start, end):
     model = build_compress('2q')
     model.queue_ptr[0] = model.student_queue_ptr[0] = start
     student_bank_before = model.student_queue.clone()

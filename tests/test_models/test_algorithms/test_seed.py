@@ -1,16 +1,9 @@
 """SEED: its loss against a hand computation, the teacher queue, digits."""
-import copy
-
 import pytest
 import torch
 
 DIGITS_CONFIG = ('seed/'
                  'seed_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')
-
-
-def unit(vectors):
-    """Divides each row by its Euclidean length."""
-    return vectors / vectors.pow(2).sum(dim=1, keepdim=True).sqrt()
 
 
 @pytest.fixture
@@ -27,24 +20,25 @@ def seed(build_tiny, tiny_frozen_teacher):
             teacher_temperature=0.07)).double()
 
 
-def hand_seed_loss(model, images, tau_s=0.2, tau_t=0.07):
-    """-sum p_t log p_s over [own teacher key; queue], from a model copy.
+@pytest.fixture
+def hand_seed_loss(embeddings_by_hand):
+    """Returns a function computing SEED's loss by hand before a step."""
+    return lambda model, images: seed_loss(
+        *embeddings_by_hand(model, images), model.queue.clone())
+
+
+def seed_loss(student, teacher, queue, tau_s=0.2, tau_t=0.07):
+    """-sum p_t log p_s over [own teacher key; queue].
 
     Returns:
         tuple: The loss and the teacher's unit embeddings.
     """
-    model = copy.deepcopy(model)
-    with torch.no_grad():
-        student = unit(model.neck(model.backbone(images))[0])
-        teacher = unit(
-            model.teacher.neck(model.teacher.backbone(images))[0])
-        queue = model.queue.clone()
-        student_logits = torch.cat(
-            [(student * teacher).sum(1, keepdim=True), student @ queue.t()],
-            dim=1) / tau_s
-        teacher_logits = torch.cat(
-            [(teacher * teacher).sum(1, keepdim=True), teacher @ queue.t()],
-            dim=1) / tau_t
+    student_logits = torch.cat(
+        [(student * teacher).sum(1, keepdim=True), student @ queue.t()],
+        dim=1) / tau_s
+    teacher_logits = torch.cat(
+        [(teacher * teacher).sum(1, keepdim=True), teacher @ queue.t()],
+        dim=1) / tau_t
     p_t = teacher_logits.exp() / teacher_logits.exp().sum(1, keepdim=True)
     log_p_s = student_logits - student_logits.exp().sum(1, keepdim=True).log()
     return -(p_t * log_p_s).sum(dim=1).mean(), teacher
@@ -65,7 +59,7 @@ def test_default_temperatures_are_the_official_code(build_tiny,
     assert model.distill_loss.divergence == 'cross_entropy'
 
 
-def test_loss_matches_hand_computation(seed, views):
+def test_loss_matches_hand_computation(seed, views, hand_seed_loss):
     expected, _ = hand_seed_loss(seed, views[0])
     losses = seed.loss(list(views), [])
     torch.testing.assert_close(
@@ -73,7 +67,8 @@ def test_loss_matches_hand_computation(seed, views):
 
 
 @pytest.mark.parametrize('start, end', [(0, 4), (4, 0)])
-def test_teacher_embeddings_enter_queue(seed, views, start, end):
+def test_teacher_embeddings_enter_queue(seed, views, hand_seed_loss, start,
+                                        end):
     seed.queue_ptr[0] = start
     queue_before = seed.queue.clone()
     _, teacher = hand_seed_loss(seed, views[0])
