@@ -90,13 +90,16 @@ def teacher_state_dict(backbone: dict, neck: dict) -> dict:
 
     Args:
         backbone (dict): Config of the teacher backbone.
-        neck (dict): Config of the teacher projector.
+        neck (dict, optional): Config of the teacher projector, or None
+            for a teacher without one.
 
     Returns:
         dict: ``backbone.*`` and ``neck.*`` tensors.
     """
     state = {}
     for prefix, cfg in (('backbone', backbone), ('neck', neck)):
+        if cfg is None:
+            continue
         module = MODELS.build(copy.deepcopy(cfg))
         for name, value in module.state_dict().items():
             if name.endswith('running_mean'):

@@ -18,6 +18,9 @@ CONFIGS = sorted(
 LOSSES = {
     'DisCo': {'loss_contrastive', 'loss_distill'},
     'MoCoV2Student': {'loss_contrastive'},
+    'SEED': {'loss_distill'},
+    'CompRess': {'loss_distill'},
+    'SimReg': {'loss_distill'},
 }
 
 
@@ -36,13 +39,12 @@ def teacher_checkpoint_for(tmp_path_factory, make_teacher_checkpoint):
     written = {}
 
     def checkpoint(teacher):
-        arch = repr((teacher.backbone.to_dict(), teacher.neck.to_dict()))
+        neck = teacher.neck.to_dict() if teacher.neck else None
+        arch = repr((teacher.backbone.to_dict(), neck))
         if arch not in written:
             written[arch] = str(root / f'teacher_{len(written)}.pth')
             make_teacher_checkpoint(
-                written[arch],
-                backbone=teacher.backbone.to_dict(),
-                neck=teacher.neck.to_dict())
+                written[arch], backbone=teacher.backbone.to_dict(), neck=neck)
         return written[arch]
 
     return checkpoint
@@ -50,7 +52,7 @@ def teacher_checkpoint_for(tmp_path_factory, make_teacher_checkpoint):
 
 def test_every_algorithm_folder_has_configs():
     folders = {name.split(osp.sep)[0] for name in CONFIGS}
-    assert {'disco', 'mocov2'} <= folders
+    assert {'disco', 'mocov2', 'seed', 'compress', 'simreg'} <= folders
     assert len(CONFIGS) >= 12
 
 

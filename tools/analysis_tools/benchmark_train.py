@@ -170,7 +170,7 @@ def student_config(model_cfg: dict) -> dict:
     config = {
         key: value
         for key, value in model_cfg.items()
-        if key in accepted and key != 'teacher'
+        if key in accepted and key not in ('teacher', 'distill_loss')
     }
     return dict(config, type='MoCoV2Student')
 
@@ -192,7 +192,8 @@ def time_row(step: Callable[[dict], None], batches: List[dict], warmup: int,
     """Runs ``step`` and returns its times and peak memory.
 
     Args:
-        step (callable): One step on a batch.
+        step (callable): One step on a batch; a training step returns its
+            logged losses.
         batches (list[dict]): The batches, cycled through.
         warmup (int): Untimed steps first.
         steps (int): Timed steps.
@@ -200,27 +201,34 @@ def time_row(step: Callable[[dict], None], batches: List[dict], warmup: int,
         device (str): ``'cpu'`` or ``'cuda'``.
 
     Returns:
-        dict: ``times`` (s), ``median_s``, ``memory_start_mib`` and
-        ``peak_mib``.
+        dict: ``times`` (s), ``median_s``, ``memory_start_mib``,
+        ``peak_mib`` and, for training steps, the total ``losses`` of the
+        timed steps (the same in every run of the same settings; compare
+        them between runs with and without ``--amp``).
     """
     memory.reset()
     start_mib = memory.current_mib()
     for index in range(warmup):
         step(batches[index % len(batches)])
-    times = []
+    times, losses = [], []
     for index in range(steps):
         if device == 'cuda':
             torch.cuda.synchronize()
         start = time.perf_counter()
-        step(batches[index % len(batches)])
+        log_vars = step(batches[index % len(batches)])
         if device == 'cuda':
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    return dict(
+        if log_vars:
+            losses.append(round(float(log_vars['loss']), 5))
+    row = dict(
         times=[round(value, 4) for value in times],
         median_s=statistics.median(times),
         memory_start_mib=round(start_mib),
         peak_mib=round(memory.peak_mib()))
+    if losses:
+        row['losses'] = losses
+    return row
 
 
 def build_for_training(model_cfg: dict, optim_cfg: dict, device: str):

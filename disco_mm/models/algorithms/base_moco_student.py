@@ -62,21 +62,30 @@ class BaseMoCoStudent(BaseSelfSupervisor):
     The student is a backbone with a projector (``neck``) under the names
     mmpretrain's linear-eval configs load (``backbone.*``). The base owns
     the momentum key encoder, the queue of negative keys and the teacher;
-    a subclass writes only its ``loss()``.
+    a subclass writes only its ``loss()``. A method without a contrastive
+    term leaves out the head (``head=None``), the key encoder
+    (``momentum=None``) or the queue (``queue_len=0``), and may keep more
+    queues of embeddings with :meth:`register_queue`.
 
     Args:
         backbone (dict): Config of the student backbone.
         neck (dict): Config of the student projector, e.g. ``MoCoV2Neck``
             with the hidden width ``hid_channels``.
-        head (dict): Config of the contrastive head (``ContrastiveHead``
-            with its temperature).
-        queue_len (int): Number of negative keys. Must be a multiple of the
-            global batch. Defaults to 65536.
+        head (dict, optional): Config of the contrastive head
+            (``ContrastiveHead`` with its temperature), or None for a method
+            without a contrastive term. Defaults to None.
+        queue_len (int): Number of embeddings in ``queue`` (the negative
+            keys), a multiple of the global batch, or 0 for no queue.
+            Defaults to 65536.
         feat_dim (int): Embedding dimension. Defaults to 128.
-        momentum (float): Momentum ``m`` of the key encoder as in the MoCo
-            paper: ``key = m * key + (1 - m) * query``. Defaults to 0.999.
+        momentum (float, optional): Momentum ``m`` of the key encoder as in
+            the MoCo paper: ``key = m * key + (1 - m) * query``, or None for
+            no key encoder. Defaults to 0.999.
         teacher (dict, optional): Config of a :class:`FrozenTeacher`.
             Defaults to None.
+        distill_loss (dict, optional): Config of a loss built as
+            ``distill_loss``, for a method that compares student and
+            teacher. Defaults to None.
         channels_last (bool): Keep the convolution weights of student, key
             encoder and teacher in channels-last memory format; activations
             follow them. oneDNN (CPU) and cuDNN run such convolutions
@@ -91,11 +100,12 @@ class BaseMoCoStudent(BaseSelfSupervisor):
     def __init__(self,
                  backbone: dict,
                  neck: dict,
-                 head: dict,
+                 head: Optional[dict] = None,
                  queue_len: int = 65536,
                  feat_dim: int = 128,
-                 momentum: float = 0.999,
+                 momentum: Optional[float] = 0.999,
                  teacher: Optional[dict] = None,
+                 distill_loss: Optional[dict] = None,
                  channels_last: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
@@ -105,20 +115,37 @@ class BaseMoCoStudent(BaseSelfSupervisor):
             head=head,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        if not 0 <= momentum < 1:
+        if momentum is not None and not 0 <= momentum < 1:
             raise ValueError(
                 f'momentum is m of key = m * key + (1 - m) * query and must '
                 f'be in [0, 1), got {momentum} (MoCo uses 0.999)')
         self.momentum = momentum
-        self.key_encoder = copy.deepcopy(nn.Sequential(
-            self.backbone, self.neck)).requires_grad_(False)
-        self.register_buffer(
-            'queue', F.normalize(torch.randn(queue_len, feat_dim), dim=1))
-        self.register_buffer('queue_ptr', torch.zeros(1, dtype=torch.long))
+        self.key_encoder = None if momentum is None else copy.deepcopy(
+            nn.Sequential(self.backbone, self.neck)).requires_grad_(False)
+        if queue_len:
+            self.register_queue('queue', queue_len, feat_dim)
         self.teacher = MODELS.build(teacher) if teacher else None
+        if distill_loss is not None:
+            self.distill_loss = MODELS.build(distill_loss)
         self._check_widths(feat_dim)
         if channels_last:
             self.to(memory_format=torch.channels_last)
+
+    def register_queue(self, name: str, queue_len: int,
+                       feat_dim: int) -> None:
+        """Adds a queue of random unit embeddings and its pointer.
+
+        The buffers are ``name`` (``queue_len x feat_dim``) and
+        ``{name}_ptr``; :meth:`enqueue` with ``queue=name`` fills the queue.
+
+        Args:
+            name (str): Name of the queue buffer.
+            queue_len (int): Number of embeddings it holds.
+            feat_dim (int): Their dimension.
+        """
+        self.register_buffer(
+            name, F.normalize(torch.randn(queue_len, feat_dim), dim=1))
+        self.register_buffer(f'{name}_ptr', torch.zeros(1, dtype=torch.long))
 
     def _check_widths(self, feat_dim: int) -> None:
         """Refuses widths that would fail only at the first iteration.
@@ -168,6 +195,8 @@ class BaseMoCoStudent(BaseSelfSupervisor):
         super().init_weights()
         if self.teacher is not None and self.init_cfg:
             self.teacher.load_checkpoint(self.teacher.checkpoint)
+        if self.key_encoder is None:
+            return
         query = nn.Sequential(self.backbone, self.neck)
         with torch.no_grad():
             for key_param, query_param in zip(self.key_encoder.parameters(),
@@ -198,6 +227,10 @@ class BaseMoCoStudent(BaseSelfSupervisor):
         Returns:
             torch.Tensor: NxD keys of unit length.
         """
+        if self.key_encoder is None:
+            raise RuntimeError(
+                f'{type(self).__name__} was built without a key encoder '
+                '(model.momentum=None); set model.momentum, e.g. 0.999.')
         key_params = list(self.key_encoder.parameters())
         query_params = list(self.backbone.parameters()) + list(
             self.neck.parameters())
@@ -217,25 +250,58 @@ class BaseMoCoStudent(BaseSelfSupervisor):
         Returns:
             torch.Tensor: The scalar loss of the contrastive head.
         """
+        if self.head is None:
+            raise RuntimeError(
+                f'{type(self).__name__} has a contrastive term but no '
+                'contrastive head: set model.head, e.g. dict('
+                "type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), "
+                'temperature=0.2).')
         positive = (query * key).sum(dim=1, keepdim=True)
         # The clone keeps the logits' saved queue intact when enqueue()
         # overwrites it before backward.
         negative = query @ self.queue.clone().t()
         return self.head.loss(positive, negative)
 
+    def similarities(self,
+                     embedding: torch.Tensor,
+                     key: Optional[torch.Tensor] = None,
+                     queue: str = 'queue') -> torch.Tensor:
+        """Cosine similarities of unit embeddings to a key and a queue.
+
+        Args:
+            embedding (torch.Tensor): NxD unit embeddings.
+            key (torch.Tensor, optional): NxD unit keys, one per embedding,
+                whose similarity comes first. Defaults to None.
+            queue (str): Name of the queue. Defaults to ``'queue'``.
+
+        Returns:
+            torch.Tensor: Nx(1+K) ``[e.key, e.queue]``, or NxK ``e.queue``
+            without a key.
+        """
+        # The clone keeps the saved queue intact when enqueue() overwrites
+        # it before backward.
+        to_queue = embedding @ getattr(self, queue).clone().t()
+        if key is None:
+            return to_queue
+        return torch.cat([(embedding * key).sum(dim=1, keepdim=True),
+                          to_queue], dim=1)
+
     @torch.no_grad()
-    def enqueue(self, keys: torch.Tensor) -> None:
+    def enqueue(self, keys: torch.Tensor, queue: str = 'queue') -> None:
         """Replaces the oldest queued keys by this step's keys of all ranks.
 
         Args:
             keys (torch.Tensor): NxD keys of this process.
+            queue (str): Name of the queue (see :meth:`register_queue`).
+                Defaults to ``'queue'``.
         """
         keys = torch.cat(all_gather(keys), dim=0)
-        queue_len, batch_size = self.queue.shape[0], keys.shape[0]
+        buffer, pointer = getattr(self, queue), getattr(self, f'{queue}_ptr')
+        queue_len, batch_size = buffer.shape[0], keys.shape[0]
         if queue_len % batch_size:
             raise ValueError(
                 f'queue_len ({queue_len}) must be a multiple of the global '
                 f'batch ({batch_size}); change model.queue_len or the batch.')
-        start = int(self.queue_ptr)
-        self.queue[start:start + batch_size] = keys
-        self.queue_ptr[0] = (start + batch_size) % queue_len
+        start = int(pointer)
+        buffer[start:start + batch_size] = keys
+        pointer[0] = (start + batch_size) % queue_len

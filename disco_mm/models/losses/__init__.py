@@ -1,3 +1,4 @@
 from .embedding_distill_loss import EmbeddingDistillLoss
+from .similarity_distill_loss import SimilarityDistillLoss
 
-__all__ = ['EmbeddingDistillLoss']
+__all__ = ['EmbeddingDistillLoss', 'SimilarityDistillLoss']

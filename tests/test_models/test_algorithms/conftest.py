@@ -1,8 +1,14 @@
 """A MoCo-v2 step recomputed by hand from an algorithm's own submodules."""
 import copy
+import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.dataset import default_collate
+from mmengine.optim import build_optim_wrapper
+from mmpretrain.registry import DATASETS, MODELS
+from torch.utils.data import DataLoader
 
 
 def unit(vectors):
@@ -99,3 +105,75 @@ def prepare():
         return model
 
     return prepare_model
+
+
+@pytest.fixture
+def tiny_frozen_teacher(tiny_cfg, tiny_teacher):
+    """Config of a :class:`FrozenTeacher` loading the tiny teacher.
+
+    Keyword arguments override it, e.g. ``neck=None`` for the pooled
+    64-d backbone feature.
+    """
+
+    def teacher(**overrides):
+        return dict(
+            dict(
+                type='FrozenTeacher',
+                backbone=tiny_cfg['backbone'],
+                neck=tiny_cfg['neck'],
+                checkpoint=tiny_teacher[0]), **overrides)
+
+    return teacher
+
+
+@pytest.fixture
+def digits_two_steps(repo_root, digits_teacher):
+    """Returns a function that trains a digits config for 2 iterations.
+
+    The function takes a config under ``configs/`` and builds its model,
+    its optimizer and its training pipeline on 16 digits in batches of 8,
+    with the session's random digits teacher and a queue of 24 (none if the
+    config has none); it runs ``train_step`` on both batches and returns
+    the model, the model as initialised and the two steps' logged losses.
+    """
+
+    def train(config):
+        cfg = Config.fromfile(osp.join(repo_root, 'configs', config))
+        cfg.model.teacher.checkpoint = digits_teacher[0]
+        if cfg.model.queue_len:
+            cfg.model.queue_len = 24
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        model.train()
+        initial = copy.deepcopy(model)
+        dataset = DATASETS.build(dict(cfg.train_dataloader.dataset,
+                                      indices=16))
+        loader = DataLoader(dataset, batch_size=8, collate_fn=default_collate)
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        logs = [model.train_step(batch, optim_wrapper) for batch in loader]
+        return model, initial, logs
+
+    return train
+
+
+@pytest.fixture
+def embeddings_by_hand():
+    """Returns a function giving a model's unit embeddings of a batch.
+
+    The function takes a model before its ``loss()`` call and images, and
+    returns the student's and the teacher's unit embeddings (the teacher's
+    projection, or its pooled backbone feature without a projector),
+    computed on a copy so the model's BatchNorm statistics stay as they
+    were.
+    """
+
+    def embed(model, images):
+        model = copy.deepcopy(model)
+        teacher = model.teacher
+        with torch.no_grad():
+            features = teacher.backbone(images)
+            return (unit(model.neck(model.backbone(images))[0]),
+                    unit(features[-1].mean((2, 3)) if teacher.neck is None
+                         else teacher.neck(features)[0]))
+
+    return embed

@@ -88,3 +88,25 @@ def test_feat_dim_other_than_projector_output_names_both(build_tiny):
             ValueError,
             match=r'model.feat_dim \(8\) .* model.neck.out_channels \(4\)'):
         build_tiny('MoCoV2Student', feat_dim=8)
+
+
+def test_contrastive_method_without_head_names_the_field(build_tiny, views):
+    model = build_tiny('MoCoV2Student', head=None).double()
+    with pytest.raises(RuntimeError, match='no contrastive head: set '
+                       'model.head'):
+        model.loss(list(views), [])
+
+
+def test_without_momentum_there_is_no_key_encoder(build_tiny, views):
+    model = build_tiny('MoCoV2Student', momentum=None).double()
+    assert model.key_encoder is None
+    assert not any(key.startswith('key_encoder.')
+                   for key in model.state_dict())
+    with pytest.raises(RuntimeError, match=r'without a key encoder '
+                       r'\(model.momentum=None\); set model.momentum'):
+        model.loss(list(views), [])
+
+
+def test_without_queue_len_there_is_no_queue(build_tiny):
+    model = build_tiny('MoCoV2Student', queue_len=0)
+    assert not hasattr(model, 'queue') and not hasattr(model, 'queue_ptr')

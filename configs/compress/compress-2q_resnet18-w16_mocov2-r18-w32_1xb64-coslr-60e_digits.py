@@ -1,0 +1,24 @@
+# CompRess-2q on the digits demo: the student, teacher and schedule of
+# ../disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py
+# (quarter-width ResNet-18, projector hidden 1024, banks of 1,024, momentum
+# 0.99, lr 0.06, 60 epochs), one view per image, CompRess's temperature.
+_base_ = '../disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py'
+
+model = dict(
+    type='CompRess',
+    variant='2q',
+    head=None,
+    distill_loss=dict(
+        _delete_=True,
+        type='SimilarityDistillLoss',
+        student_temperature=0.04,
+        teacher_temperature=0.04,
+        divergence='kl'))
+
+# Student and teacher see the same augmented image.
+train_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='MultiView', num_views=1,
+             transforms=[{{_base_.view_pipeline}}]),
+        dict(type='PackInputs')
+    ]))

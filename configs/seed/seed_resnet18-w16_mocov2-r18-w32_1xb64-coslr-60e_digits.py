@@ -1,0 +1,24 @@
+# SEED on the digits demo: the student, teacher and schedule of
+# ../disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py
+# (quarter-width ResNet-18, projector hidden 1024, queue 1,024, lr 0.06,
+# 60 epochs), one view per image, SEED's temperatures.
+_base_ = '../disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py'
+
+model = dict(
+    type='SEED',
+    head=None,
+    momentum=None,
+    distill_loss=dict(
+        _delete_=True,
+        type='SimilarityDistillLoss',
+        student_temperature=0.2,
+        teacher_temperature=1e-4,
+        divergence='cross_entropy'))
+
+# Student and teacher see the same augmented image.
+train_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='MultiView', num_views=1,
+             transforms=[{{_base_.view_pipeline}}]),
+        dict(type='PackInputs')
+    ]))

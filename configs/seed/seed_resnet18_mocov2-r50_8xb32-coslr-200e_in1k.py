@@ -1,0 +1,24 @@
+# SEED: ResNet-18 student mimicking the similarities of a frozen MoCo-v2
+# ResNet-50 teacher over a queue of 65,536 teacher embeddings; one view per
+# image, 8 processes x 32 images, SGD lr 0.03, cosine, 200 epochs (the
+# official SEED code's settings). No contrastive term, no key encoder.
+# Set the teacher with --cfg-options model.teacher.checkpoint=PATH.
+_base_ = [
+    '../_base_/models/disco_resnet18_mocov2-r50.py',
+    '../_base_/datasets/imagenet_bs32_mocov2_one_view.py',
+    '../_base_/schedules/imagenet_sgd_coslr_200e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='SEED',
+    head=None,
+    momentum=None,
+    # SEED's student head: Linear(C, C) -> ReLU -> Linear(C, 128).
+    neck=dict(in_channels=512, hid_channels=512),
+    distill_loss=dict(
+        _delete_=True,
+        type='SimilarityDistillLoss',
+        student_temperature=0.2,
+        teacher_temperature=1e-4,
+        divergence='cross_entropy'))

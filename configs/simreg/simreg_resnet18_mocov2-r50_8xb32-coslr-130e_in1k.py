@@ -1,0 +1,32 @@
+# SimReg: ResNet-18 student whose 4-layer prediction head regresses the
+# pooled 2048-d backbone feature of a frozen MoCo-v2 ResNet-50 teacher
+# (normalised MSE). One view per image, 8 processes x 32 images, SGD lr
+# 0.05, weight decay 1e-4, cosine, 130 epochs (the official SimReg code's
+# defaults). The head is dropped after training.
+# Set the teacher with --cfg-options model.teacher.checkpoint=PATH.
+_base_ = [
+    '../_base_/models/disco_resnet18_mocov2-r50.py',
+    '../_base_/datasets/imagenet_bs32_mocov2_one_view.py',
+    '../_base_/schedules/imagenet_sgd_coslr_130e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='SimReg',
+    head=None,
+    momentum=None,
+    queue_len=0,
+    feat_dim=2048,
+    # C -> 2C -> BN -> ReLU -> C -> 2C -> BN -> ReLU -> 2048
+    neck=dict(
+        _delete_=True,
+        type='PredictionMLPNeck',
+        in_channels=512,
+        hid_channels=1024,
+        out_channels=2048,
+        num_blocks=2),
+    # the teacher's pooled backbone feature, not its projection
+    teacher=dict(neck=None),
+    # the squared distance summed over dimensions (2 - 2 cos), averaged over
+    # the batch
+    distill_loss=dict(sum_batch_size=1))
