@@ -54,7 +54,10 @@ class EmbeddingDistillLoss(nn.Module):
         Returns:
             torch.Tensor: The scalar loss.
         """
-        squared_error = (student - teacher).pow(2)
+        # At least float32, also under autocast: a bfloat16 sum keeps only
+        # three significant digits.
+        dtype = torch.promote_types(student.dtype, torch.float32)
+        squared_error = (student.to(dtype) - teacher.to(dtype)).pow(2)
         if self.reduction == 'mean':
             loss = squared_error.mean()
         elif self.sum_batch_size is None:
