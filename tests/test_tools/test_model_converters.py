@@ -338,6 +338,8 @@ def test_extract_student_of_a_training_run_for_mmpretrain_linear_eval(
     cfg = Config.fromfile(digits_disco_config)
     cfg.model.teacher.checkpoint = digits_teacher[0]
     cfg.model.queue_len = 24
+    # the classifier's memory layout, so that float rounding is the same
+    cfg.model.channels_last = False
     trained = MODELS.build(cfg.model)
     trained.load_state_dict(
         torch.load(digits_run['checkpoint'])['state_dict'], strict=True)
