@@ -49,8 +49,8 @@ class TeacherFeatureModel(nn.Module):
         super().__init__()
         self.backbone = teacher.backbone
         # Without a projector the embedding is the pooled feature.
-        self.neck = teacher.neck or MODELS.build(
-            dict(type='GlobalAveragePooling'))
+        self.neck = (teacher.neck if teacher.neck is not None else
+                     MODELS.build(dict(type='GlobalAveragePooling')))
         self.data_preprocessor = data_preprocessor
 
 

@@ -295,7 +295,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     notes = [
         f'Seeds: {args.seeds}. Teacher: {teacher_checkpoint}. Epochs: '
         f'{epochs}. Held-out images: '
-        f'{len(loaders["test"].dataset)}.', *errors
+        f'{len(loaders["test"].dataset)}.',
+        'Train time / epoch: wall time of the whole training run (start-up '
+        'included) over its epochs. Evaluation as tools/digits_demo.py: '
+        'linear probe and kNN on the pooled backbone feature, cosine of the '
+        'final embeddings.', *errors
     ]
     with open(osp.join(args.work_dir, 'results.md'), 'w') as report:
         report.write('\n\n'.join([
