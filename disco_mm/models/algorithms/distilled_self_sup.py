@@ -89,8 +89,12 @@ class DistilledSelfSup(BaseModel):
         self.teacher = MODELS.build(teacher)
         self.distill_loss = MODELS.build(distill_loss)
         self.distill_from = distill_from
-        self.distill_point = built.get_submodule(DISTILL_POINTS[distill_from])
         self._check_widths()
+
+    @property
+    def distill_point(self) -> nn.Module:
+        """The student's module whose output is distilled."""
+        return self.get_submodule(DISTILL_POINTS[self.distill_from])
 
     def _check_widths(self) -> None:
         """Refuses a student embedding of another width than the teacher's.
