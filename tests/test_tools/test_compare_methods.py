@@ -57,12 +57,28 @@ def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
     assert not (bags == np.arange(16)[:, None]).any()
 
 
-def test_nothing_to_train_is_an_error(tmp_path, repo_root, capsys):
+@pytest.fixture(scope='module')
+def tool(repo_root):
+    """The tool imported as a module."""
     spec = importlib.util.spec_from_file_location(
         'compare_methods',
         osp.join(repo_root, 'tools', 'analysis_tools', 'compare_methods.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_methods_sharing_a_first_field_keep_their_whole_names(tool):
+    names = tool.method_names([
+        'configs/disco/disco_a_digits.py', 'configs/x/comp_1q_digits.py',
+        'configs/x/comp_2q_digits.py'
+    ])
+    assert list(names.values()) == [
+        'disco', 'comp_1q_digits', 'comp_2q_digits'
+    ]
+
+
+def test_nothing_to_train_is_an_error(tmp_path, tool, capsys):
     with pytest.raises(SystemExit, match='no config to train'):
         tool.main([
             '--work-dir',

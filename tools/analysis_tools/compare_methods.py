@@ -132,9 +132,22 @@ def resolve_configs(patterns: List[str]) -> Tuple[List[str], List[str]]:
     return found, errors
 
 
-def method_name(config: str) -> str:
-    """The method of a config: the first field of its name (``bingo``)."""
-    return osp.basename(config).split('_')[0]
+def method_names(configs: List[str]) -> Dict[str, str]:
+    """Names each config's method for the table and its work dir.
+
+    Args:
+        configs (list[str]): The config paths.
+
+    Returns:
+        dict: Per config, the first field of its file name (``bingo``), or
+        its whole name without ``.py`` where two configs share that field.
+    """
+    first_fields = [osp.basename(config).split('_')[0] for config in configs]
+    return {
+        config: field if first_fields.count(field) == 1 else
+        osp.splitext(osp.basename(config))[0]
+        for config, field in zip(configs, first_fields)
+    }
 
 
 def describe_student(model: nn.Module) -> str:
@@ -189,12 +202,14 @@ def training_overrides(cfg: Config, args: argparse.Namespace) -> dict:
     return overrides
 
 
-def train_method(config: str, seed: int, args: argparse.Namespace,
+def train_method(config: str, name: str, seed: int,
+                 args: argparse.Namespace,
                  teacher_checkpoint: str) -> Tuple[nn.Module, float]:
     """Trains one method's student from the shared teacher.
 
     Args:
         config (str): The method's config.
+        name (str): The method's name, its work dir under ``--work-dir``.
         seed (int): The run's seed.
         args (argparse.Namespace): The command line.
         teacher_checkpoint (str): The shared teacher.
@@ -203,7 +218,6 @@ def train_method(config: str, seed: int, args: argparse.Namespace,
         tuple: The trained model and its wall time per epoch in seconds
         (the whole training run, start-up included, over its epochs).
     """
-    name = method_name(config)
     work_dir = osp.join(args.work_dir, name, f'seed_{seed}')
     cfg = Config.fromfile(config)
     overrides = training_overrides(cfg, args)
@@ -273,16 +287,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     teacher_checkpoint = args.teacher or train_teacher(args)
     teacher = teacher_for_evaluation(teacher_checkpoint)
     loaders = digits_demo.build_eval_loaders(args.quick_eval)
-    runs: Dict[str, List[dict]] = {method_name(c): [] for c in configs}
+    names = method_names(configs)
+    runs: Dict[str, List[dict]] = {name: [] for name in names.values()}
     for seed in args.seeds:
         models, seconds = {digits_demo.TEACHER.name: teacher}, {}
-        for config in configs:
-            name = method_name(config)
+        for config, name in names.items():
             models[name], seconds[name] = train_method(
-                config, seed, args, teacher_checkpoint)
+                config, name, seed, args, teacher_checkpoint)
         results = digits_demo.evaluate(models, loaders)
-        for config in configs:
-            name = method_name(config)
+        for config, name in names.items():
             runs[name].append(
                 dict(
                     results[name],
