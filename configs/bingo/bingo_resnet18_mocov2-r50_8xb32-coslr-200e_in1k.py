@@ -1,0 +1,45 @@
+# BINGO: ResNet-18 student, MoCo-v2 ResNet-50 teacher, 8 processes x 32
+# images, 200 epochs on ImageNet, the paper's settings (tau 0.2, queue
+# 65,536, projector 512-2048-128, bags of the 5 nearest neighbours).
+# First write the bags (see configs/bingo/README.md):
+#   python tools/analysis_tools/build_bingo_bags.py THIS_CONFIG TEACHER.pth
+_base_ = [
+    '../_base_/models/mocov2_resnet50.py',
+    '../_base_/datasets/imagenet_bs32_mocov2.py',
+    '../_base_/schedules/imagenet_sgd_coslr_200e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='BINGO',
+    backbone=dict(depth=18),
+    neck=dict(in_channels=512, hid_channels=2048),
+    teacher=dict(
+        type='FrozenTeacher',
+        # mmpretrain's MoCo-v2 ResNet-50 (200 epochs), or any checkpoint
+        # with the same backbone.* and neck.* keys. Override with
+        # --cfg-options model.teacher.checkpoint=PATH.
+        checkpoint='checkpoints/mocov2_resnet50_8xb32-coslr-200e_in1k.pth',
+        backbone={{_base_.model.backbone}},
+        neck={{_base_.model.neck}}),
+    bag_weights=(0.5, 0.5),
+    own_key_only_epochs=11,
+    cutmix_alpha=1.0)
+
+# Each sample brings the two views of one image of its bag as well.
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='NeighbourBagDataset',
+        bag_file='data/imagenet/bingo_bags_mocov2-r50_k5.npy',
+        dataset={{_base_.train_dataloader.dataset}}))
+
+# How build_bingo_bags.py reads the training images for the teacher: one
+# centred view, as the official bag building.
+bag_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+bag_size = 5

@@ -1,0 +1,67 @@
+# DisCo on BYOL: a ResNet-18 BYOL student (mmpretrain's BYOL, its two
+# asymmetric views and LARS schedule) with DisCo's distillation from a
+# frozen MoCo-v2 ResNet-50 teacher, 8 processes x 32 images, 200 epochs.
+# The projector and predictor give 128 dimensions, the teacher's.
+_base_ = [
+    '../_base_/models/mocov2_resnet50.py',
+    'mmpretrain::_base_/datasets/imagenet_bs32_byol.py',
+    'mmpretrain::_base_/schedules/imagenet_lars_coslr_200e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    _delete_=True,
+    type='DistilledSelfSup',
+    student=dict(
+        type='BYOL',
+        base_momentum=0.01,
+        backbone=dict(
+            type='ResNet',
+            depth=18,
+            norm_cfg=dict(type='BN'),
+            zero_init_residual=False),
+        neck=dict(
+            type='NonLinearNeck',
+            in_channels=512,
+            hid_channels=4096,
+            out_channels=128,
+            num_layers=2,
+            with_bias=True,
+            with_last_bn=False,
+            with_avg_pool=True),
+        head=dict(
+            type='LatentPredictHead',
+            predictor=dict(
+                type='NonLinearNeck',
+                in_channels=128,
+                hid_channels=4096,
+                out_channels=128,
+                num_layers=2,
+                with_bias=True,
+                with_last_bn=False,
+                with_avg_pool=False),
+            loss=dict(type='CosineSimilarityLoss'))),
+    teacher=dict(
+        type='FrozenTeacher',
+        # mmpretrain's MoCo-v2 ResNet-50 (200 epochs); override with
+        # --cfg-options model.teacher.checkpoint=PATH.
+        checkpoint='checkpoints/mocov2_resnet50_8xb32-coslr-200e_in1k.pth',
+        backbone={{_base_.model.backbone}},
+        neck={{_base_.model.neck}}),
+    distill_loss=dict(
+        type='EmbeddingDistillLoss',
+        reduction='sum',
+        sum_batch_size=32,
+        loss_weight=1.0),
+    distill_from='projector')
+
+# BYOL's LARS recipe (lr 4.8 for a batch of 4,096) scaled linearly to 256.
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='LARS', lr=0.3, momentum=0.9, weight_decay=1e-6),
+    paramwise_cfg=dict(
+        custom_keys={
+            'bn': dict(decay_mult=0, lars_exclude=True),
+            'bias': dict(decay_mult=0, lars_exclude=True),
+            'downsample.1': dict(decay_mult=0, lars_exclude=True),
+        }))
