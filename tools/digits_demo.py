@@ -204,10 +204,16 @@ def evaluate(models: Dict[str, nn.Module],
         }
         for name, model in models.items()
     }
-    teacher_embeddings = features[TEACHER.name]['test'].embeddings
+    teacher_features = features[TEACHER.name]['test']
     results = {}
     for name, model in models.items():
         fit, held_out = features[name]['train'], features[name]['test']
+        # A student distilled from a teacher without projector (SimReg)
+        # regresses the teacher's pooled feature.
+        own_teacher = getattr(model, 'teacher', None)
+        teacher_embeddings = (
+            teacher_features.pooled if own_teacher is not None
+            and own_teacher.neck is None else teacher_features.embeddings)
         results[name] = dict(
             params=sum(param.numel() for param in model.backbone.parameters()),
             linear_top1=linear_probe_top1(fit.pooled, fit.labels,
