@@ -1,0 +1,293 @@
+"""Weighted kNN evaluation of a checkpoint's frozen features.
+
+The student's backbone (and projector) are built from a config and loaded
+from a disco_mm training checkpoint or an exported backbone (only
+``backbone.*``: then only pooled features). Frozen features of a labelled
+bank set (the training split) and of a query set (the held-out split) are
+extracted in eval mode; each query is classified by the cosine-weighted
+vote ``exp(cos / T)`` of its ``k`` nearest bank entries. Top-1 (and top-5
+with at least 5 classes) is printed for every ``k`` and written as JSON.
+
+The two data sets come from the config (or ``--data-config``):
+``eval_train_dataloader`` / ``eval_test_dataloader`` when it has them (as
+``configs/_base_/datasets/digits_eval.py``), else an mmpretrain dataset
+config's ``train_dataloader`` as bank (its pipeline replaced by the query
+loader's, unshuffled) and its ``val_dataloader`` (or ``test_dataloader``) as
+queries.
+
+Example:
+    python tools/analysis_tools/knn_eval.py \
+        configs/disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py \
+        work_dirs/digits_demo/seed_0/disco_student/epoch_60.pth --k 10 20 200
+    python tools/analysis_tools/knn_eval.py CONFIG student_backbone.pth \
+        --data-config mmpretrain::_base_/datasets/imagenet_bs32.py
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import time
+from typing import Dict, Iterable, Iterator, List, Tuple
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmengine.utils import ProgressBar
+from mmpretrain.registry import MODELS
+from torch import nn
+
+from disco_mm.evaluation import FrozenFeatures, extract_frozen_features
+from disco_mm.evaluation.knn import knn_accuracy
+from disco_mm.models.teachers.checkpoint_formats import (
+    CheckpointFormatError, first_keys, load_checkpoint_file, state_dict_of)
+
+#: The query loader's key in a config, in order of preference.
+QUERY_KEYS = ('eval_test_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def parse_args() -> argparse.Namespace:
+    """Reads the command line."""
+    parser = argparse.ArgumentParser(
+        description='Weighted kNN top-1/top-5 of a checkpoint\'s frozen '
+        'features')
+    parser.add_argument('config', help='config of the model (its student)')
+    parser.add_argument(
+        'checkpoint',
+        help='disco_mm training checkpoint or exported backbone')
+    parser.add_argument(
+        '--data-config',
+        help='config with the bank and query loaders (defaults to CONFIG)')
+    parser.add_argument(
+        '--k',
+        type=int,
+        nargs='+',
+        default=[20],
+        help='numbers of neighbours, one result each (default: 20)')
+    parser.add_argument(
+        '--temperature',
+        type=float,
+        default=0.07,
+        help='temperature of the vote weights exp(cos/T) (default: 0.07)')
+    parser.add_argument(
+        '--feature',
+        choices=['pooled', 'embeddings'],
+        default='pooled',
+        help='pooled backbone output (default) or L2-normalised projector '
+        'output')
+    parser.add_argument(
+        '--out',
+        help='JSON file of the results (default: knn_<checkpoint name>.json '
+        'next to the checkpoint)')
+    parser.add_argument(
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='device of the model and the kNN search')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override entries of the config and the data config, e.g. '
+        'eval_train_dataloader.batch_size=512')
+    return parser.parse_args()
+
+
+def load_configs(args: argparse.Namespace) -> Tuple[Config, Config]:
+    """Reads the model config and the data config, with the overrides."""
+    configs = []
+    for path in (args.config, args.data_config or args.config):
+        cfg = Config.fromfile(path)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        configs.append(cfg)
+    return configs[0], configs[1]
+
+
+def loader_configs(cfg: Config, source: str) -> Dict[str, dict]:
+    """Finds the bank and query loader configs in a data config.
+
+    Args:
+        cfg (Config): The data config.
+        source (str): Its path, for the error message.
+
+    Returns:
+        dict: ``'bank'`` and ``'query'`` data loader configs.
+
+    Raises:
+        KeyError: The config has no such pair of loaders.
+    """
+    query_key = next((key for key in QUERY_KEYS if cfg.get(key)), None)
+    if query_key == 'eval_test_dataloader' and cfg.get(
+            'eval_train_dataloader'):
+        return dict(
+            bank=cfg.eval_train_dataloader, query=cfg.eval_test_dataloader)
+    if query_key is None or not cfg.get('train_dataloader'):
+        raise KeyError(
+            f'{source} has no bank and query loaders: it needs '
+            'eval_train_dataloader and eval_test_dataloader, or '
+            'train_dataloader and val_dataloader (or test_dataloader). Pass '
+            'one with --data-config, e.g. '
+            'configs/_base_/datasets/digits_eval.py.')
+    query = cfg[query_key]
+    bank = copy.deepcopy(cfg.train_dataloader)
+    bank.dataset.pipeline = copy.deepcopy(query.dataset.pipeline)
+    bank.sampler = dict(type='DefaultSampler', shuffle=False)
+    bank.drop_last = False
+    return dict(bank=bank, query=query)
+
+
+def build_encoder(cfg: Config) -> nn.Module:
+    """Builds the student's preprocessor, backbone and projector.
+
+    The teacher, key encoder and head are left out: they play no part in the
+    student's features.
+
+    Args:
+        cfg (Config): The model config.
+
+    Returns:
+        nn.Module: A module with ``data_preprocessor``, ``backbone`` and
+        ``neck``, as :func:`extract_frozen_features` wants.
+    """
+    encoder = nn.Module()
+    preprocessor = cfg.model.get('data_preprocessor') or cfg.get(
+        'data_preprocessor') or dict(type='SelfSupDataPreprocessor')
+    encoder.data_preprocessor = MODELS.build(preprocessor)
+    encoder.backbone = MODELS.build(cfg.model.backbone)
+    encoder.neck = MODELS.build(cfg.model.neck)
+    return encoder
+
+
+def load_student(encoder: nn.Module, path: str, feature: str) -> None:
+    """Loads a checkpoint's ``backbone.*`` (and ``neck.*``) into the encoder.
+
+    Args:
+        encoder (nn.Module): The output of :func:`build_encoder`.
+        path (str): A disco_mm training checkpoint or exported backbone.
+        feature (str): ``'pooled'`` or ``'embeddings'``; the latter needs the
+            projector (``neck.*``).
+
+    Raises:
+        CheckpointFormatError: The checkpoint lacks the student's backbone
+            (or the projector the feature needs), or its shapes differ from
+            the config's.
+    """
+    state = state_dict_of(load_checkpoint_file(path))
+    parts = ('backbone.', 'neck.') if feature == 'embeddings' else (
+        'backbone.', )
+    state = {
+        key: value
+        for key, value in state.items() if key.startswith(parts)
+    }
+    expected = [
+        key for key in encoder.state_dict() if key.startswith(parts)
+    ]
+    missing = [key for key in expected if key not in state]
+    if missing:
+        raise CheckpointFormatError(
+            f'{path} lacks {len(missing)} of the student\'s {parts} entries '
+            f'(first: {first_keys(missing)}). Use a disco_mm training '
+            'checkpoint or a backbone exported with '
+            'tools/model_converters/extract_student.py --to mmpretrain, with '
+            'the config it was trained with' +
+            ('; --feature embeddings also needs the projector (neck.*), '
+             'which exported backbones lack' if feature == 'embeddings' else
+             '') + '.')
+    try:
+        encoder.load_state_dict(state, strict=False)
+    except RuntimeError as error:
+        raise CheckpointFormatError(
+            f'{path} does not fit the config\'s student: {error}') from error
+
+
+def with_progress(loader: Iterable, title: str) -> Iterator:
+    """Yields a loader's batches while a progress bar shows count and ETA."""
+    print(f'Extracting {title} features ({len(loader.dataset)} images)',
+          flush=True)
+    progress = ProgressBar(len(loader))
+    for batch in loader:
+        yield batch
+        progress.update()
+    print(flush=True)
+
+
+def evaluate(bank: FrozenFeatures, query: FrozenFeatures, feature: str,
+             neighbours: List[int], temperature: float,
+             device: str) -> List[dict]:
+    """Top-1 (and top-5) of the weighted kNN vote for every ``k``.
+
+    Args:
+        bank (FrozenFeatures): Features of the labelled bank.
+        query (FrozenFeatures): Features of the queries.
+        feature (str): ``'pooled'`` or ``'embeddings'``.
+        neighbours (list[int]): The values of ``k``.
+        temperature (float): Temperature of the vote weights.
+        device (str): Where the similarities are computed.
+
+    Returns:
+        list[dict]: Per ``k``: ``k``, ``top1`` and, with at least 5 classes,
+        ``top5``, in percent.
+    """
+    num_classes = int(max(bank.labels.max(), query.labels.max())) + 1
+    topk = (1, 5) if num_classes >= 5 else (1, )
+    tensors = [
+        getattr(bank, feature), bank.labels,
+        getattr(query, feature), query.labels
+    ]
+    tensors = [tensor.to(device) for tensor in tensors]
+    results = []
+    for k in neighbours:
+        accuracy = knn_accuracy(*tensors, k, temperature, topk)
+        results.append(
+            dict(k=k, **{f'top{n}': value
+                         for n, value in accuracy.items()}))
+    return results
+
+
+def main() -> None:
+    """Extracts the features, runs the kNN vote and reports it."""
+    args = parse_args()
+    started = time.perf_counter()
+    cfg, data_cfg = load_configs(args)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    loaders = {
+        name: Runner.build_dataloader(loader_cfg)
+        for name, loader_cfg in loader_configs(
+            data_cfg, args.data_config or args.config).items()
+    }
+    encoder = build_encoder(cfg)
+    load_student(encoder, args.checkpoint, args.feature)
+    encoder.to(args.device)
+    encoder.data_preprocessor.to(args.device)
+    features = {
+        name: extract_frozen_features(encoder, with_progress(loader, name))
+        for name, loader in loaders.items()
+    }
+    results = evaluate(features['bank'], features['query'], args.feature,
+                       args.k, args.temperature, args.device)
+    for result in results:
+        print(f'kNN k={result["k"]:<4d} T={args.temperature}: top-1 '
+              f'{result["top1"]:.2f}%' + (f', top-5 {result["top5"]:.2f}%'
+                                          if 'top5' in result else ''))
+    out = args.out or osp.join(
+        osp.dirname(osp.abspath(args.checkpoint)),
+        f'knn_{osp.splitext(osp.basename(args.checkpoint))[0]}.json')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    record = dict(
+        config=args.config,
+        data_config=args.data_config or args.config,
+        checkpoint=args.checkpoint,
+        feature=args.feature,
+        temperature=args.temperature,
+        bank_images=len(features['bank'].labels),
+        query_images=len(features['query'].labels),
+        results=results,
+        wall_time_s=time.perf_counter() - started)
+    with open(out, 'w') as file:
+        json.dump(record, file, indent=2)
+    print(f'Results written to {out}')
+
+
+if __name__ == '__main__':
+    main()
