@@ -23,28 +23,22 @@ Example:
         --data-config mmpretrain::_base_/datasets/imagenet_bs32.py
 """
 import argparse
-import copy
 import json
 import os
 import os.path as osp
 import time
-from typing import Dict, Iterable, Iterator, List, Tuple
+from typing import Iterable, Iterator, List, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
-from mmpretrain.registry import MODELS
-from torch import nn
 
 from disco_mm.evaluation import FrozenFeatures, extract_frozen_features
+from disco_mm.evaluation.frozen_student import (eval_loader_configs,
+                                                frozen_student)
 from disco_mm.evaluation.knn import knn_accuracy
-from disco_mm.models.teachers.checkpoint_formats import (
-    CheckpointFormatError, first_keys, load_checkpoint_file, state_dict_of)
-
-#: The query loader's key in a config, in order of preference.
-QUERY_KEYS = ('eval_test_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def parse_args() -> argparse.Namespace:
@@ -104,103 +98,6 @@ def load_configs(args: argparse.Namespace) -> Tuple[Config, Config]:
     return configs[0], configs[1]
 
 
-def loader_configs(cfg: Config, source: str) -> Dict[str, dict]:
-    """Finds the bank and query loader configs in a data config.
-
-    Args:
-        cfg (Config): The data config.
-        source (str): Its path, for the error message.
-
-    Returns:
-        dict: ``'bank'`` and ``'query'`` data loader configs.
-
-    Raises:
-        KeyError: The config has no such pair of loaders.
-    """
-    query_key = next((key for key in QUERY_KEYS if cfg.get(key)), None)
-    if query_key == 'eval_test_dataloader' and cfg.get(
-            'eval_train_dataloader'):
-        return dict(
-            bank=cfg.eval_train_dataloader, query=cfg.eval_test_dataloader)
-    if query_key is None or not cfg.get('train_dataloader'):
-        raise KeyError(
-            f'{source} has no bank and query loaders: it needs '
-            'eval_train_dataloader and eval_test_dataloader, or '
-            'train_dataloader and val_dataloader (or test_dataloader). Pass '
-            'one with --data-config, e.g. '
-            'configs/_base_/datasets/digits_eval.py.')
-    query = cfg[query_key]
-    bank = copy.deepcopy(cfg.train_dataloader)
-    bank.dataset.pipeline = copy.deepcopy(query.dataset.pipeline)
-    bank.sampler = dict(type='DefaultSampler', shuffle=False)
-    bank.drop_last = False
-    return dict(bank=bank, query=query)
-
-
-def build_encoder(cfg: Config) -> nn.Module:
-    """Builds the student's preprocessor, backbone and projector.
-
-    The teacher, key encoder and head are left out: they play no part in the
-    student's features.
-
-    Args:
-        cfg (Config): The model config.
-
-    Returns:
-        nn.Module: A module with ``data_preprocessor``, ``backbone`` and
-        ``neck``, as :func:`extract_frozen_features` wants.
-    """
-    encoder = nn.Module()
-    preprocessor = cfg.model.get('data_preprocessor') or cfg.get(
-        'data_preprocessor') or dict(type='SelfSupDataPreprocessor')
-    encoder.data_preprocessor = MODELS.build(preprocessor)
-    encoder.backbone = MODELS.build(cfg.model.backbone)
-    encoder.neck = MODELS.build(cfg.model.neck)
-    return encoder
-
-
-def load_student(encoder: nn.Module, path: str, feature: str) -> None:
-    """Loads a checkpoint's ``backbone.*`` (and ``neck.*``) into the encoder.
-
-    Args:
-        encoder (nn.Module): The output of :func:`build_encoder`.
-        path (str): A disco_mm training checkpoint or exported backbone.
-        feature (str): ``'pooled'`` or ``'embeddings'``; the latter needs the
-            projector (``neck.*``).
-
-    Raises:
-        CheckpointFormatError: The checkpoint lacks the student's backbone
-            (or the projector the feature needs), or its shapes differ from
-            the config's.
-    """
-    state = state_dict_of(load_checkpoint_file(path))
-    parts = ('backbone.', 'neck.') if feature == 'embeddings' else (
-        'backbone.', )
-    state = {
-        key: value
-        for key, value in state.items() if key.startswith(parts)
-    }
-    expected = [
-        key for key in encoder.state_dict() if key.startswith(parts)
-    ]
-    missing = [key for key in expected if key not in state]
-    if missing:
-        raise CheckpointFormatError(
-            f'{path} lacks {len(missing)} of the student\'s {parts} entries '
-            f'(first: {first_keys(missing)}). Use a disco_mm training '
-            'checkpoint or a backbone exported with '
-            'tools/model_converters/extract_student.py --to mmpretrain, with '
-            'the config it was trained with' +
-            ('; --feature embeddings also needs the projector (neck.*), '
-             'which exported backbones lack' if feature == 'embeddings' else
-             '') + '.')
-    try:
-        encoder.load_state_dict(state, strict=False)
-    except RuntimeError as error:
-        raise CheckpointFormatError(
-            f'{path} does not fit the config\'s student: {error}') from error
-
-
 def with_progress(loader: Iterable, title: str) -> Iterator:
     """Yields a loader's batches while a progress bar shows count and ETA."""
     print(f'Extracting {title} features ({len(loader.dataset)} images)',
@@ -253,15 +150,12 @@ def main() -> None:
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     loaders = {
         name: Runner.build_dataloader(loader_cfg)
-        for name, loader_cfg in loader_configs(
+        for name, loader_cfg in eval_loader_configs(
             data_cfg, args.data_config or args.config).items()
     }
-    encoder = build_encoder(cfg)
-    load_student(encoder, args.checkpoint, args.feature)
-    encoder.to(args.device)
-    encoder.data_preprocessor.to(args.device)
+    student = frozen_student(cfg, args.checkpoint, args.feature, args.device)
     features = {
-        name: extract_frozen_features(encoder, with_progress(loader, name))
+        name: extract_frozen_features(student, with_progress(loader, name))
         for name, loader in loaders.items()
     }
     results = evaluate(features['bank'], features['query'], args.feature,
