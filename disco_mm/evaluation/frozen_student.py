@@ -1,11 +1,13 @@
 """A trained student rebuilt for frozen-feature evaluation, and its data."""
 import copy
+import os.path as osp
 from typing import Dict
 
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ..compat import get_installed_path
 from ..models.teachers.checkpoint_formats import (CheckpointFormatError,
                                                   first_keys,
                                                   load_checkpoint_file,
@@ -13,6 +15,23 @@ from ..models.teachers.checkpoint_formats import (CheckpointFormatError,
 
 #: The query loader's key in a config, in order of preference.
 QUERY_KEYS = ('eval_test_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def read_config(path: str) -> Config:
+    """Reads a config file, also one named as ``package::relative/path.py``.
+
+    Args:
+        path (str): A config file, or a config shipped with an OpenMMLab
+            package, e.g. ``mmpretrain::_base_/datasets/imagenet_bs32.py``.
+
+    Returns:
+        Config: The config.
+    """
+    if '::' in path:
+        package, relative = path.split('::', 1)
+        path = osp.join(get_installed_path(package), '.mim', 'configs',
+                        relative)
+    return Config.fromfile(path)
 
 
 def eval_loader_configs(cfg: Config, source: str) -> Dict[str, dict]:
@@ -51,8 +70,8 @@ def eval_loader_configs(cfg: Config, source: str) -> Dict[str, dict]:
 def _build_student(cfg: Config) -> nn.Module:
     """Builds the student's preprocessor, backbone and projector.
 
-    The teacher, momentum encoder and head are left out: they play no part in the
-    student's features.
+    The teacher, momentum encoder and head are left out: they play no part
+    in the student's features.
 
     Args:
         cfg (Config): The model config.

@@ -117,7 +117,9 @@ def _class_colours(count: int) -> List[tuple]:
         return [colormaps['tab10'](index) for index in range(count)]
     if count <= 20:
         return [colormaps['tab20'](index) for index in range(count)]
-    return [colormaps['viridis'](index / (count - 1)) for index in range(count)]
+    return [
+        colormaps['viridis'](index / (count - 1)) for index in range(count)
+    ]
 
 
 def read_epoch_scalars(work_dir: str) -> Dict[str, Dict[int, float]]:
@@ -186,10 +188,12 @@ def draw_training_curves(runs: Dict[str, str], path: str) -> Figure:
     figure = Figure(figsize=(PANEL_SIZE[0] * len(CURVES), PANEL_SIZE[1]))
     for position, (key, title) in enumerate(CURVES, start=1):
         axes = figure.add_subplot(1, len(CURVES), position)
-        for name, run in scalars.items():
+        # A run keeps its colour in every panel.
+        for colour, (name, run) in enumerate(scalars.items()):
             if key in run:
                 epochs, values = zip(*run[key].items())
-                axes.plot(epochs, values, marker='.', label=name)
+                axes.plot(
+                    epochs, values, marker='.', color=f'C{colour}', label=name)
         if axes.lines:
             axes.legend(fontsize=8)
         else:

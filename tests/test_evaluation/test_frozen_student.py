@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 from disco_mm.evaluation import extract_frozen_features
 from disco_mm.evaluation.frozen_student import (eval_loader_configs,
-                                                frozen_student)
+                                                frozen_student, read_config)
 from disco_mm.models.teachers.checkpoint_formats import CheckpointFormatError
 
 
@@ -94,7 +94,8 @@ def test_dataset_config_without_eval_loaders_uses_train_and_val():
                 sampler=dict(type='DefaultSampler', shuffle=True),
                 dataset=dict(type='Digits', pipeline=['augment'])),
             val_dataloader=dict(
-                batch_size=4, dataset=dict(type='Digits', pipeline=['plain']))))
+                batch_size=4,
+                dataset=dict(type='Digits', pipeline=['plain']))))
     loaders = eval_loader_configs(cfg, 'dataset.py')
     assert loaders['query'] == cfg.val_dataloader
     assert loaders['bank'].dataset.pipeline == ['plain']
@@ -103,6 +104,16 @@ def test_dataset_config_without_eval_loaders_uses_train_and_val():
     assert cfg.train_dataloader.dataset.pipeline == ['augment']
     with pytest.raises(KeyError, match='--data-config'):
         eval_loader_configs(Config(dict(train_dataloader={})), 'model.py')
+
+
+def test_mmpretrain_imagenet_config_gives_center_crop_bank_and_val():
+    cfg = read_config('mmpretrain::_base_/datasets/imagenet_bs32.py')
+    loaders = eval_loader_configs(cfg, 'imagenet_bs32.py')
+    assert loaders['bank'].dataset.split == 'train'
+    assert loaders['query'].dataset.split == 'val'
+    assert [step['type'] for step in loaders['bank'].dataset.pipeline] == [
+        'LoadImageFromFile', 'ResizeEdge', 'CenterCrop', 'PackInputs'
+    ]
 
 
 def load_tool(repo_root, name):

@@ -119,7 +119,8 @@ def test_training_curves_png_has_a_line_per_run_and_quantity(two_runs,
     figure = draw_training_curves(two_runs, path)
     assert_png(path, panels=3)
     contrastive, distill, knn = figure.axes
-    assert [line.get_label() for line in contrastive.lines] == ['DisCo', 'MoCo']
+    assert [line.get_label()
+            for line in contrastive.lines] == ['DisCo', 'MoCo']
     # MoCo-v2 logs no distillation loss
     assert [line.get_label() for line in distill.lines] == ['DisCo']
     assert list(distill.lines[0].get_ydata()) == [1.5, 0.375]
@@ -141,3 +142,12 @@ def test_curves_tool_names_runs_and_writes_the_png(two_runs, tmp_path,
     ])
     assert f'Curves of 2 runs written to {out}' in output
     assert_png(out, panels=3)
+
+
+def test_a_run_keeps_its_colour_in_every_panel(two_runs, tmp_path):
+    figure = draw_training_curves(two_runs, str(tmp_path / 'curves.png'))
+    colours = {}
+    for axes in figure.axes:
+        for line in axes.lines:
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    assert colours == {'DisCo': {'C0'}, 'MoCo': {'C1'}}

@@ -37,7 +37,7 @@ from mmengine.utils import ProgressBar
 
 from disco_mm.evaluation import FrozenFeatures, extract_frozen_features
 from disco_mm.evaluation.frozen_student import (eval_loader_configs,
-                                                frozen_student)
+                                                frozen_student, read_config)
 from disco_mm.evaluation.knn import knn_accuracy
 
 
@@ -91,7 +91,7 @@ def load_configs(args: argparse.Namespace) -> Tuple[Config, Config]:
     """Reads the model config and the data config, with the overrides."""
     configs = []
     for path in (args.config, args.data_config or args.config):
-        cfg = Config.fromfile(path)
+        cfg = read_config(path)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
         configs.append(cfg)

@@ -20,13 +20,12 @@ Example:
 """
 import argparse
 
-from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from disco_mm.evaluation import extract_frozen_features
 from disco_mm.evaluation.frozen_student import (eval_loader_configs,
-                                                frozen_student)
+                                                frozen_student, read_config)
 from disco_mm.evaluation.pictures import EmbeddingPanel, draw_embedding_maps
 
 
@@ -66,13 +65,13 @@ def main() -> None:
     args = parse_args()
     init_default_scope('mmpretrain')
     loader_cfg = eval_loader_configs(
-        Config.fromfile(args.data_config), args.data_config)['query']
+        read_config(args.data_config), args.data_config)['query']
     loader_cfg.dataset.indices = args.max_images
     loader = Runner.build_dataloader(loader_cfg)
     panels = []
     for title, config, checkpoint in args.model:
         features = extract_frozen_features(
-            frozen_student(Config.fromfile(config), checkpoint,
+            frozen_student(read_config(config), checkpoint,
                            args.feature), loader)
         panels.append(
             EmbeddingPanel(title, getattr(features, args.feature),
