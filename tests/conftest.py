@@ -5,6 +5,7 @@ registries and applies the fixes of :mod:`disco_mm.compat` once for every
 test, as a training run does.
 """
 import copy
+import importlib.util
 import os
 import os.path as osp
 import socket
@@ -290,3 +291,18 @@ def digits_run(tmp_path_factory, digits_teacher):
         work_dir=work_dir,
         checkpoint=osp.join(work_dir, 'epoch_1.pth'),
         log=log)
+
+
+@pytest.fixture(scope='session')
+def load_analysis_tool():
+    """Returns a function importing ``tools/analysis_tools/<name>.py``."""
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(REPO_ROOT, 'tools', 'analysis_tools',
+                           f'{name}.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,5 +1,4 @@
 """A student rebuilt from config and checkpoint, and the tools using it."""
-import importlib.util
 import os.path as osp
 import sys
 
@@ -7,10 +6,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from PIL import Image
 
 from disco_mm.evaluation import extract_frozen_features
 from disco_mm.evaluation.frozen_student import (eval_loader_configs,
                                                 frozen_student, read_config)
+from disco_mm.evaluation.pictures import DPI, PANEL_SIZE
 from disco_mm.models.teachers.checkpoint_formats import CheckpointFormatError
 
 
@@ -116,22 +117,10 @@ def test_mmpretrain_imagenet_config_gives_center_crop_bank_and_val():
     ]
 
 
-def load_tool(repo_root, name):
-    """A tool of tools/analysis_tools imported as a module."""
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(repo_root, 'tools', 'analysis_tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_embedding_tool_draws_a_panel_per_model(tiny_student, repo_root,
-                                                tmp_path, monkeypatch,
-                                                capsys):
-    from PIL import Image
-
-    from disco_mm.evaluation.pictures import DPI, PANEL_SIZE
-    tool = load_tool(repo_root, 'visualize_embeddings')
+def test_embedding_tool_draws_a_panel_per_model(tiny_student,
+                                                load_analysis_tool, tmp_path,
+                                                monkeypatch, capsys):
+    tool = load_analysis_tool('visualize_embeddings')
     out = tmp_path / 'embeddings.png'
     monkeypatch.setattr(sys, 'argv', [
         'visualize_embeddings.py', '--model', 'trained',

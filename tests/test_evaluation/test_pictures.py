@@ -133,14 +133,26 @@ def test_curves_of_a_folder_without_logs_name_the_problem(tmp_path):
 
 
 def test_curves_tool_names_runs_and_writes_the_png(two_runs, tmp_path,
-                                                   run_tool):
+                                                   load_analysis_tool,
+                                                   monkeypatch, capsys):
+    tool = load_analysis_tool('plot_training_curves')
+    drawn = {}
+    monkeypatch.setattr(
+        tool, 'draw_training_curves',
+        lambda runs, path: drawn.update(
+            runs=runs, figure=draw_training_curves(runs, path)))
     out = tmp_path / 'curves.png'
-    output = run_tool([
-        sys.executable, 'tools/analysis_tools/plot_training_curves.py',
-        f'DisCo student={two_runs["DisCo"]}', two_runs['MoCo'], '--out',
+    monkeypatch.setattr(sys, 'argv', [
+        'plot_training_curves.py', f'DisCo student={two_runs["DisCo"]}',
+        two_runs['MoCo'], '--out',
         str(out)
     ])
-    assert f'Curves of 2 runs written to {out}' in output
+    tool.main()
+    assert f'Curves of 2 runs written to {out}' in capsys.readouterr().out
+    assert drawn['runs'] == {
+        'DisCo student': two_runs['DisCo'],
+        two_runs['MoCo']: two_runs['MoCo']
+    }
     assert_png(out, panels=3)
 
 
