@@ -5,6 +5,7 @@ registries and applies the fixes of :mod:`disco_mm.compat` once for every
 test, as a training run does.
 """
 import copy
+import importlib.util
 import os
 import os.path as osp
 import socket
@@ -293,3 +294,33 @@ def digits_run(tmp_path_factory, digits_teacher):
         work_dir=work_dir,
         checkpoint=osp.join(work_dir, 'epoch_1.pth'),
         log=log)
+
+
+def _import_tool(path: str):
+    """Imports a tool as a module.
+
+    Args:
+        path (str): The tool's path under ``tools/``, e.g.
+            ``'analysis_tools/knn_eval.py'``.
+
+    Returns:
+        module: The tool, its ``main`` not run.
+    """
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(path))[0],
+        osp.join(REPO_ROOT, 'tools', path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def import_tool():
+    """Returns :func:`_import_tool`: imports ``tools/<path>`` as a module."""
+    return _import_tool
+
+
+@pytest.fixture(scope='session')
+def load_analysis_tool():
+    """Returns a function importing ``tools/analysis_tools/<name>.py``."""
+    return lambda name: _import_tool(f'analysis_tools/{name}.py')

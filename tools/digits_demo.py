@@ -8,11 +8,16 @@ files, each in its own work dir:
 3. a DisCo student of the same size, distilled from that teacher's final
    checkpoint.
 
-The three are then evaluated on frozen features of the held-out split:
-linear-probe and weighted-kNN top-1 on the pooled backbone output, and the
-mean cosine between each model's final embedding and the teacher's. The
-table (mean +- std over seeds) goes to the console, ``results.md`` and
-``results.json`` in the work dir, with the wall time of every phase.
+The students' configs log their weighted-kNN top-1 on the held-out split
+every 10 epochs while they train (KnnMonitorHook). The three are then
+evaluated on frozen features of the held-out split: linear-probe and
+weighted-kNN top-1 on the pooled backbone output, and the mean cosine
+between each model's final embedding and the teacher's. The table (mean +-
+std over seeds) goes to the console, ``results.md`` and ``results.json`` in
+the work dir, with the wall time of every phase. Next to them, for the first
+seed: ``embeddings.png`` (t-SNE maps of the held-out embeddings of teacher,
+MoCo-v2 student and DisCo student) and ``training_curves.png`` (contrastive
+loss, distillation loss and online kNN top-1 over epochs).
 
 Example:
     python tools/digits_demo.py
@@ -41,6 +46,8 @@ from torch.utils.data import DataLoader
 from disco_mm.evaluation import (FrozenFeatures, extract_frozen_features,
                                  knn_top1, linear_probe_top1,
                                  mean_embedding_cosine)
+from disco_mm.evaluation.pictures import (EmbeddingPanel, draw_embedding_maps,
+                                          draw_training_curves)
 
 CONFIG_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
@@ -53,13 +60,26 @@ PROBE_INVERSE_REGULARIZATION = 1.0
 PROBE_MAX_ITER = 1000
 
 #: ``--quick``: one epoch on two batches, evaluation on a few images.
+QUICK_EVAL_IMAGES = dict(train=200, test=100)
 QUICK_TRAINING_OVERRIDES = {
     'train_cfg.max_epochs': 1,
     'train_dataloader.dataset.indices': 128,
     'train_dataloader.num_workers': 0,
     'train_dataloader.persistent_workers': False,
 }
-QUICK_EVAL_IMAGES = dict(train=200, test=100)
+#: ``--quick`` for configs with the online kNN monitor: after the one epoch,
+#: on the few evaluation images.
+QUICK_MONITOR_OVERRIDES = {
+    'custom_hooks.0.interval': 1,
+    'custom_hooks.0.bank_dataloader.dataset.indices':
+    QUICK_EVAL_IMAGES['train'],
+    'custom_hooks.0.query_dataloader.dataset.indices':
+    QUICK_EVAL_IMAGES['test'],
+}
+
+#: The pictures written next to the table, for the first seed.
+EMBEDDINGS_PICTURE = 'embeddings.png'
+CURVES_PICTURE = 'training_curves.png'
 
 #: The evaluation data loaders by split, ``'train'`` and ``'test'``.
 Loaders = Dict[str, DataLoader]
@@ -128,7 +148,12 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def train(phase: Phase, work_dir: str, seed: int, overrides: dict,
+def phase_dir(work_dir: str, seed: int, phase: Phase) -> str:
+    """The work dir of one phase of one seed."""
+    return osp.join(work_dir, f'seed_{seed}', phase.name)
+
+
+def train(phase: Phase, work_dir: str, seed: int, quick: bool,
           teacher_checkpoint: Optional[str]) -> Tuple[nn.Module, str, int]:
     """Trains one phase through the mmengine Runner.
 
@@ -136,7 +161,7 @@ def train(phase: Phase, work_dir: str, seed: int, overrides: dict,
         phase (Phase): What to train.
         work_dir (str): The phase's work dir.
         seed (int): ``randomness.seed`` of the run.
-        overrides (dict): Config entries to override, mmengine style.
+        quick (bool): Use the ``--quick`` overrides.
         teacher_checkpoint (str, optional): The teacher's final checkpoint,
             set as ``model.teacher.checkpoint`` when the config distils.
 
@@ -144,7 +169,12 @@ def train(phase: Phase, work_dir: str, seed: int, overrides: dict,
         tuple: The trained model, its final checkpoint and its epochs.
     """
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, phase.config))
-    cfg.merge_from_dict({**overrides, 'randomness.seed': seed})
+    cfg.merge_from_dict({'randomness.seed': seed})
+    if quick:
+        cfg.merge_from_dict(QUICK_TRAINING_OVERRIDES)
+        if [hook.type for hook in cfg.get('custom_hooks', [])
+            ] == ['KnnMonitorHook']:
+            cfg.merge_from_dict(QUICK_MONITOR_OVERRIDES)
     if cfg.model.get('teacher'):
         cfg.model.teacher.checkpoint = teacher_checkpoint
     cfg.work_dir = work_dir
@@ -185,8 +215,12 @@ def build_eval_loaders(quick: bool) -> Loaders:
     return loaders
 
 
+#: Frozen features by phase name and split.
+Features = Dict[str, Dict[str, FrozenFeatures]]
+
+
 def evaluate(models: Dict[str, nn.Module],
-             loaders: Loaders) -> Dict[str, dict]:
+             loaders: Loaders) -> Tuple[Dict[str, dict], Features]:
     """Evaluates every model of one seed on frozen features.
 
     Args:
@@ -194,10 +228,10 @@ def evaluate(models: Dict[str, nn.Module],
         loaders (dict): ``'train'`` and ``'test'`` evaluation loaders.
 
     Returns:
-        dict: Per phase name, ``params`` and every metric of
-        ``METRIC_COLUMNS``.
+        tuple: Per phase name, ``params`` and every metric of
+        ``METRIC_COLUMNS``; and the features they were computed on.
     """
-    features: Dict[str, Dict[str, FrozenFeatures]] = {
+    features: Features = {
         name: {
             split: extract_frozen_features(model, loader)
             for split, loader in loaders.items()
@@ -225,11 +259,31 @@ def evaluate(models: Dict[str, nn.Module],
                               KNN_TEMPERATURE),
             teacher_cosine=mean_embedding_cosine(held_out.embeddings,
                                                  teacher_embeddings))
-    return results
+    return results, features
+
+
+def draw_pictures(work_dir: str, seed: int, features: Features) -> None:
+    """Writes embeddings.png and training_curves.png of one seed.
+
+    Args:
+        work_dir (str): The demo's work dir, where the pictures go.
+        seed (int): The seed pictured.
+        features (dict): The seed's frozen features by phase and split.
+    """
+    trained = [phase for phase in PHASES if phase.trained]
+    draw_embedding_maps([
+        EmbeddingPanel(phase.title, features[phase.name]['test'].embeddings,
+                       features[phase.name]['test'].labels)
+        for phase in trained
+    ], osp.join(work_dir, EMBEDDINGS_PICTURE))
+    draw_training_curves(
+        {phase.title: phase_dir(work_dir, seed, phase)
+         for phase in trained}, osp.join(work_dir, CURVES_PICTURE))
 
 
 def run_seed(seed: int, work_dir: str, quick: bool, loaders: Loaders,
-             wall_times: Dict[str, float]) -> Tuple[Dict[str, dict], dict]:
+             wall_times: Dict[str, float],
+             pictures: bool) -> Tuple[Dict[str, dict], dict]:
     """Trains the three models of one seed and evaluates them.
 
     Args:
@@ -238,24 +292,28 @@ def run_seed(seed: int, work_dir: str, quick: bool, loaders: Loaders,
         quick (bool): Use the ``--quick`` overrides.
         loaders (dict): The evaluation loaders.
         wall_times (dict): Seconds per phase; this seed's are added.
+        pictures (bool): Also draw this seed's pictures.
 
     Returns:
         tuple: The evaluation results by phase name and the epochs by phase
         name.
     """
-    overrides = QUICK_TRAINING_OVERRIDES if quick else {}
     models, epochs, teacher_checkpoint = {}, {}, None
     for phase in PHASES:
         started = time.perf_counter()
         models[phase.name], checkpoint, epochs[phase.name] = train(
-            phase, osp.join(work_dir, f'seed_{seed}', phase.name), seed,
-            overrides, teacher_checkpoint)
+            phase, phase_dir(work_dir, seed, phase), seed, quick,
+            teacher_checkpoint)
         wall_times[phase.name] += time.perf_counter() - started
         if phase is TEACHER:
             teacher_checkpoint = checkpoint
     started = time.perf_counter()
-    results = evaluate(models, loaders)
+    results, features = evaluate(models, loaders)
     wall_times['evaluation'] += time.perf_counter() - started
+    if pictures:
+        started = time.perf_counter()
+        draw_pictures(work_dir, seed, features)
+        wall_times['pictures'] += time.perf_counter() - started
     return results, epochs
 
 
@@ -345,6 +403,11 @@ def format_report(table: str, seeds: List[int], epochs: Dict[str, int],
         '- Teacher-student cosine: mean over held-out images of the cosine '
         'between the final L2-normalised embeddings of model and teacher.',
         '- Params: backbone parameters (what is deployed).',
+        f'- Pictures (seed {seeds[0]}): {EMBEDDINGS_PICTURE}, t-SNE maps of '
+        'the held-out embeddings; ' + CURVES_PICTURE + ', contrastive and '
+        'distillation loss (epoch means of the logged values) and the '
+        'students\' online kNN top-1 (KnnMonitorHook: same kNN settings and '
+        'images) over epochs.',
         '- Epochs: ' + ', '.join(f'{name} {count}'
                                  for name, count in epochs.items()) + '.',
         f'- Wall time: {times}.', f'- Command: python {" ".join(sys.argv)}', ''
@@ -393,12 +456,12 @@ def main() -> None:
     args = parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
     phase_names = [phase.name for phase in PHASES]
-    wall_times = dict.fromkeys(phase_names + ['evaluation'], 0.0)
+    wall_times = dict.fromkeys(phase_names + ['evaluation', 'pictures'], 0.0)
     loaders = build_eval_loaders(args.quick)
     per_seed = []
     for seed in args.seeds:
         results, epochs = run_seed(seed, args.work_dir, args.quick, loaders,
-                                   wall_times)
+                                   wall_times, seed == args.seeds[0])
         per_seed.append(results)
     wall_times['total'] = time.perf_counter() - started
     summary = summarise(per_seed)
@@ -407,7 +470,8 @@ def main() -> None:
     print(f'\n{table}\n\nSeeds: {args.seeds}. Wall time (s): ' +
           ', '.join(f'{name} {seconds:.0f}'
                     for name, seconds in wall_times.items()))
-    print(f'Results written to {args.work_dir}/results.md and results.json')
+    print(f'Results written to {args.work_dir}/results.md and results.json, '
+          f'pictures to {EMBEDDINGS_PICTURE} and {CURVES_PICTURE}')
 
 
 if __name__ == '__main__':

@@ -2,7 +2,10 @@
 # parameters, projector hidden width 1024) distilled from the digits MoCo-v2
 # teacher (ResNet-18 of half width, 2.8M). Student and schedule are those of
 # the MoCo-v2-only baseline mocov2_resnet18-w16_1xb64-coslr-60e_digits.py.
-_base_ = '../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py'
+_base_ = [
+    '../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py',
+    '../_base_/digits_knn_monitor.py'
+]
 
 model = dict(
     type='DisCo',

@@ -1,10 +1,14 @@
-"""tools/digits_demo.py: the quick run end to end, and its table."""
+"""tools/digits_demo.py: the quick run end to end, its table and pictures."""
+import glob
 import importlib.util
 import json
 import os.path as osp
 import sys
 
 import pytest
+from PIL import Image
+
+from disco_mm.evaluation.pictures import DPI, PANEL_SIZE
 
 COLUMNS = ('model', 'params', 'linear top-1 (%)', 'kNN top-1 (%)',
            'teacher-student cosine')
@@ -46,7 +50,7 @@ def test_quick_demo_writes_the_table(tmp_path, run_tool):
     results = json.loads((work_dir / 'results.json').read_text())
     assert results['seeds'] == [0] and results['quick']
     assert set(results['wall_time_s']) == {
-        *TRAINED, 'untrained_student', 'evaluation', 'total'
+        *TRAINED, 'untrained_student', 'evaluation', 'pictures', 'total'
     }
     models = results['models']
     assert list(models) == [*TRAINED, 'untrained_student']
@@ -60,6 +64,30 @@ def test_quick_demo_writes_the_table(tmp_path, run_tool):
     assert results['epochs']['untrained_student'] == 0
     for phase in TRAINED:
         assert osp.isfile(work_dir / 'seed_0' / phase / 'epoch_1.pth')
+
+    # The students log their online kNN top-1 (quick: after epoch 1, on the
+    # evaluation images); the teacher's config has no monitor.
+    for phase, monitored in (('teacher', False), ('mocov2_student', True),
+                             ('disco_student', True)):
+        (scalars, ) = glob.glob(
+            str(work_dir / 'seed_0' / phase / '*' / 'vis_data' /
+                'scalars.json'))
+        with open(scalars) as file:
+            knn = [
+                record for record in map(json.loads, file)
+                if 'knn_top1' in record
+            ]
+        assert [record['epoch'] for record in knn] == ([1] if monitored else
+                                                       [])
+    assert output.count('bank 200 images, queries 100 images') == 2
+
+    # Both pictures next to the table, three panels wide.
+    for picture in ('embeddings.png', 'training_curves.png'):
+        with Image.open(work_dir / picture) as image:
+            assert image.format == 'PNG'
+            assert image.size == (3 * PANEL_SIZE[0] * DPI,
+                                  PANEL_SIZE[1] * DPI)
+    assert 'Pictures (seed 0): embeddings.png' in report
 
 
 def test_table_gives_mean_and_std_over_seeds(demo):

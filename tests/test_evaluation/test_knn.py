@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from disco_mm.evaluation import knn_top1, weighted_knn_predict
+from disco_mm.evaluation import knn_accuracy, knn_top1, weighted_knn_predict
 
 # One class-0 point at the query and two class-1 points further away:
 # cosines to the query (1, 0) are 1, 0 and -0.6.
@@ -79,3 +79,50 @@ def test_rejects_meaningless_settings(k, temperature):
     with pytest.raises(ValueError, match='k must be'):
         weighted_knn_predict(
             BANK, BANK_LABELS, QUERY, k=k, temperature=temperature)
+
+
+def brute_force_accuracy(bank, bank_labels, queries, query_labels, k,
+                         temperature, n):
+    """Top-n accuracy of the weighted vote, one query and neighbour at a
+    time in plain Python."""
+    right = 0
+    for query, label in zip(queries.tolist(), query_labels.tolist()):
+        similarities = []
+        for entry, entry_label in zip(bank.tolist(), bank_labels.tolist()):
+            dot = sum(a * b for a, b in zip(query, entry))
+            norms = math.sqrt(sum(a * a for a in query)) * math.sqrt(
+                sum(b * b for b in entry))
+            similarities.append((dot / norms, entry_label))
+        similarities.sort(key=lambda pair: -pair[0])
+        votes = [0.0] * 6
+        for similarity, entry_label in similarities[:k]:
+            votes[entry_label] += math.exp(similarity / temperature)
+        ranked = sorted(range(6), key=lambda cls: (-votes[cls], cls))
+        right += label in ranked[:n]
+    return 100.0 * right / len(query_labels)
+
+
+@pytest.mark.parametrize('k, temperature', [(1, 0.07), (5, 0.07), (7, 0.5),
+                                            (40, 1.0)])
+def test_accuracy_matches_a_brute_force_vote(k, temperature, monkeypatch):
+    generator = torch.Generator().manual_seed(3)
+    bank = torch.randn(30, 4, generator=generator, dtype=torch.float64)
+    bank_labels = torch.randint(0, 6, (30, ), generator=generator)
+    queries = torch.randn(11, 4, generator=generator, dtype=torch.float64)
+    query_labels = torch.randint(0, 6, (11, ), generator=generator)
+    # Small chunks: the queries are split across several similarity blocks.
+    monkeypatch.setattr('disco_mm.evaluation.knn.QUERY_CHUNK', 4)
+    accuracy = knn_accuracy(bank, bank_labels, queries, query_labels, k,
+                            temperature, topk=(1, 5))
+    for n in (1, 5):
+        assert accuracy[n] == pytest.approx(
+            brute_force_accuracy(bank, bank_labels, queries, query_labels, k,
+                                 temperature, n))
+    assert accuracy[1] == knn_top1(bank, bank_labels, queries, query_labels,
+                                   k, temperature)
+    assert accuracy[1] < accuracy[5]
+
+
+def test_topk_beyond_the_classes_is_refused():
+    with pytest.raises(ValueError, match='top-n accuracies need'):
+        knn_accuracy(BANK, BANK_LABELS, QUERY, torch.tensor([0]), topk=(5, ))

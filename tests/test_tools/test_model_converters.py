@@ -3,9 +3,6 @@
 The converters run in this process (their ``main(argv)``) on checkpoints
 written with each code base's key names (tests/checkpoint_layouts.py).
 """
-import importlib.util
-import os.path as osp
-
 import pytest
 import timm
 import torch
@@ -39,18 +36,9 @@ class NotATensor:
 
 
 @pytest.fixture(scope='session')
-def load_tool(repo_root):
+def load_tool(import_tool):
     """Returns a function that imports tools/model_converters/<name>.py."""
-
-    def load(name):
-        spec = importlib.util.spec_from_file_location(
-            name, osp.join(repo_root, 'tools', 'model_converters',
-                           f'{name}.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load
+    return lambda name: import_tool(f'model_converters/{name}.py')
 
 
 @pytest.fixture
