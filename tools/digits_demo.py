@@ -43,6 +43,7 @@ from torch.utils.data import DataLoader
 
 # Importing disco_mm applies its fixes (e.g. `mmpretrain::` bases) and
 # registers its components before any config loads.
+from disco_mm.apis import keep_freed_cpu_memory
 from disco_mm.evaluation import (FrozenFeatures, extract_frozen_features,
                                  knn_top1, linear_probe_top1,
                                  mean_embedding_cosine)
@@ -454,6 +455,7 @@ def main() -> None:
     """Runs every seed, then writes and prints the results."""
     started = time.perf_counter()
     args = parse_args()
+    keep_freed_cpu_memory()
     os.makedirs(args.work_dir, exist_ok=True)
     phase_names = [phase.name for phase in PHASES]
     wall_times = dict.fromkeys(phase_names + ['evaluation', 'pictures'], 0.0)

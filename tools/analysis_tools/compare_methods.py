@@ -39,6 +39,7 @@ TOOLS_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, TOOLS_ROOT)
 
 import digits_demo  # noqa: E402
+from disco_mm.apis import keep_freed_cpu_memory  # noqa: E402
 from analysis_tools.build_bingo_bags import (  # noqa: E402
     TeacherFeatureModel, build_bags)
 
@@ -278,6 +279,7 @@ def format_table(summary: Dict[str, dict]) -> str:
 def main(argv: Optional[List[str]] = None) -> None:
     """Trains the teacher and every method, evaluates, writes the table."""
     args = parse_args(argv)
+    keep_freed_cpu_memory()
     os.makedirs(args.work_dir, exist_ok=True)
     configs, errors = resolve_configs(args.configs)
     for error in errors:
