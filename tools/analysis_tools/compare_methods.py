@@ -39,9 +39,9 @@ TOOLS_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, TOOLS_ROOT)
 
 import digits_demo  # noqa: E402
-from disco_mm.apis import keep_freed_cpu_memory  # noqa: E402
 from analysis_tools.build_bingo_bags import (  # noqa: E402
     TeacherFeatureModel, build_bags)
+from disco_mm.apis import keep_freed_cpu_memory  # noqa: E402
 
 CONFIG_ROOT = digits_demo.CONFIG_ROOT
 
