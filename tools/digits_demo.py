@@ -154,8 +154,12 @@ def phase_dir(work_dir: str, seed: int, phase: Phase) -> str:
     return osp.join(work_dir, f'seed_{seed}', phase.name)
 
 
-def train(phase: Phase, work_dir: str, seed: int, quick: bool,
-          teacher_checkpoint: Optional[str]) -> Tuple[nn.Module, str, int]:
+def train(phase: Phase,
+          work_dir: str,
+          seed: int,
+          quick: bool,
+          teacher_checkpoint: Optional[str],
+          overrides: Optional[dict] = None) -> Tuple[nn.Module, str, int]:
     """Trains one phase through the mmengine Runner.
 
     Args:
@@ -165,12 +169,14 @@ def train(phase: Phase, work_dir: str, seed: int, quick: bool,
         quick (bool): Use the ``--quick`` overrides.
         teacher_checkpoint (str, optional): The teacher's final checkpoint,
             set as ``model.teacher.checkpoint`` when the config distils.
+        overrides (dict, optional): More config entries to override,
+            mmengine style. Defaults to None.
 
     Returns:
         tuple: The trained model, its final checkpoint and its epochs.
     """
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, phase.config))
-    cfg.merge_from_dict({'randomness.seed': seed})
+    cfg.merge_from_dict({**(overrides or {}), 'randomness.seed': seed})
     if quick:
         cfg.merge_from_dict(QUICK_TRAINING_OVERRIDES)
         if [hook.type for hook in cfg.get('custom_hooks', [])

@@ -228,8 +228,8 @@ def train_method(config: str, name: str, seed: int,
             cfg, teacher_checkpoint, osp.join(work_dir, 'bags.npy'))
     started = time.perf_counter()
     model, _, epochs = digits_demo.train(
-        digits_demo.Phase(name, name, config), work_dir, seed, overrides,
-        teacher_checkpoint)
+        digits_demo.Phase(name, name, config), work_dir, seed, False,
+        teacher_checkpoint, overrides)
     return model, (time.perf_counter() - started) / epochs
 
 
@@ -242,7 +242,8 @@ def train_teacher(args: argparse.Namespace) -> str:
         overrides['train_cfg.max_epochs'] = args.teacher_epochs
     _, checkpoint, _ = digits_demo.train(digits_demo.TEACHER,
                                          osp.join(args.work_dir, 'teacher'),
-                                         args.seeds[0], overrides, None)
+                                         args.seeds[0], False, None,
+                                         overrides)
     return checkpoint
 
 
@@ -296,7 +297,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         for config, name in names.items():
             models[name], seconds[name] = train_method(
                 config, name, seed, args, teacher_checkpoint)
-        results = digits_demo.evaluate(models, loaders)
+        results, _ = digits_demo.evaluate(models, loaders)
         for config, name in names.items():
             runs[name].append(
                 dict(
