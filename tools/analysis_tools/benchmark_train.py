@@ -220,7 +220,7 @@ def time_row(step: Callable[[dict], None], batches: List[dict], warmup: int,
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
         if log_vars:
-            losses.append(round(float(log_vars['loss']), 5))
+            losses.append(round(float(log_vars['loss'].detach()), 5))
     row = dict(
         times=[round(value, 4) for value in times],
         median_s=statistics.median(times),
