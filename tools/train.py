@@ -33,6 +33,11 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='scale the learning rate to the actual global batch')
     parser.add_argument(
+        '--return-freed-memory',
+        action='store_true',
+        help='on CPU, let glibc return freed memory to the kernel: a lower '
+        'peak, slower steps (see docs/benchmarks.md)')
+    parser.add_argument(
         '--no-persistent-workers',
         action='store_true',
         help='do not keep data loader workers between epochs')
@@ -68,7 +73,7 @@ def apply_train_flags(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = apply_train_flags(load_config(args), args)
-    if not torch.cuda.is_available():
+    if not torch.cuda.is_available() and not args.return_freed_memory:
         keep_freed_cpu_memory()
     Runner.from_cfg(cfg).train()
     leave_distributed()
