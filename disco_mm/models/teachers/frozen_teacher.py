@@ -61,11 +61,6 @@ class FrozenTeacher(BaseModule):
             ``checkpoint``. Defaults to None.
         bn_train_mode (bool): Keep BatchNorm in train mode while the parent
             trains, as the official DisCo code does. Defaults to False.
-        compile (bool): Run the forward pass through ``torch.compile``
-            (needs a C++ compiler on CPU; compiling takes about half a
-            minute for a ResNet-50 and is repeated when the batch shape
-            changes). On 2 CPU cores it made a ResNet-50 teacher 12-17%
-            faster (``docs/benchmarks.md``). Defaults to False.
         init_cfg (dict, optional): Unused; weights come from ``checkpoint``.
             Defaults to None.
     """
@@ -77,7 +72,6 @@ class FrozenTeacher(BaseModule):
                  format: str = 'auto',
                  projector_checkpoint: Optional[str] = None,
                  bn_train_mode: bool = False,
-                 compile: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
@@ -86,7 +80,6 @@ class FrozenTeacher(BaseModule):
         self.format = format
         self.projector_checkpoint = projector_checkpoint
         self.bn_train_mode = bn_train_mode
-        self._embed = torch.compile(self.embed) if compile else self.embed
         self.load_checkpoint(checkpoint)
         self.requires_grad_(False)
         self.train(False)
@@ -197,18 +190,7 @@ class FrozenTeacher(BaseModule):
 
     @torch.no_grad()
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Returns the L2-normalised embedding of ``inputs``, no gradient.
-
-        Args:
-            inputs (torch.Tensor): Images, NxCxHxW.
-
-        Returns:
-            torch.Tensor: Embeddings, NxD, unit length.
-        """
-        return self._embed(inputs)
-
-    def embed(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Computes the embedding, without ``torch.compile``.
+        """Returns the L2-normalised embedding of ``inputs``.
 
         The embedding is the projector's output, or without a projector the
         average-pooled last feature map of the backbone.
