@@ -7,6 +7,7 @@ _base_ = '../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py'
 
 model = dict(
     type='BINGO',
+    momentum=None,  # the teacher encodes the keys
     backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(in_channels=128),
     teacher=dict(

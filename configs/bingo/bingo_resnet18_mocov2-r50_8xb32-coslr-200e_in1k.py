@@ -12,6 +12,7 @@ _base_ = [
 
 model = dict(
     type='BINGO',
+    momentum=None,  # the teacher encodes the keys
     backbone=dict(depth=18),
     neck=dict(in_channels=512, hid_channels=2048),
     teacher=dict(

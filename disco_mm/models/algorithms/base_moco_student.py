@@ -257,10 +257,7 @@ class BaseMoCoStudent(BaseSelfSupervisor):
                 "type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), "
                 'temperature=0.2).')
         positive = (query * key).sum(dim=1, keepdim=True)
-        # The clone keeps the logits' saved queue intact when enqueue()
-        # overwrites it before backward.
-        negative = query @ self.queue.clone().t()
-        return self.head.loss(positive, negative)
+        return self.head.loss(positive, self.similarities(query))
 
     def similarities(self,
                      embedding: torch.Tensor,
@@ -278,9 +275,12 @@ class BaseMoCoStudent(BaseSelfSupervisor):
             torch.Tensor: Nx(1+K) ``[e.key, e.queue]``, or NxK ``e.queue``
             without a key.
         """
-        # The clone keeps the saved queue intact when enqueue() overwrites
-        # it before backward.
-        to_queue = embedding @ getattr(self, queue).clone().t()
+        queued = getattr(self, queue)
+        if embedding.requires_grad:
+            # Backward needs the queue as it is now; enqueue() overwrites it
+            # before backward.
+            queued = queued.clone()
+        to_queue = embedding @ queued.t()
         if key is None:
             return to_queue
         return torch.cat([(embedding * key).sum(dim=1, keepdim=True),

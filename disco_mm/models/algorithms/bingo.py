@@ -6,7 +6,6 @@ import torch
 from mmengine.logging import MessageHub
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
-from torch import nn
 
 from .base_moco_student import BaseMoCoStudent
 
@@ -75,7 +74,7 @@ class BINGO(BaseMoCoStudent):
             Defaults to 1.0.
         **kwargs: The student's arguments (``backbone``, ``neck``, ``head``
             with tau, ``queue_len``, ``feat_dim``), see
-            :class:`BaseMoCoStudent`; ``momentum`` is unused.
+            :class:`BaseMoCoStudent`; ``momentum`` must be None.
     """
 
     #: Views per sample: two of the anchor, two of its bag neighbour.
@@ -87,14 +86,17 @@ class BINGO(BaseMoCoStudent):
                  own_key_only_epochs: int = 11,
                  cutmix_alpha: float = 1.0,
                  **kwargs) -> None:
+        if kwargs.get('momentum') is not None:
+            raise ValueError(
+                'BINGO\'s keys come from the frozen teacher, it has no '
+                f'momentum encoder: set model.momentum=None (got '
+                f'{kwargs["momentum"]}).')
+        kwargs['momentum'] = None
         super().__init__(teacher=teacher, **kwargs)
         if len(bag_weights) != 2:
             raise ValueError(
                 'model.bag_weights is (w_own, w_other), the weights of a '
                 f'query\'s own key and its bag partner\'s, got {bag_weights}')
-        # The teacher encodes every key: the base's momentum copy of the
-        # student would only cost memory and checkpoint space.
-        self.key_encoder = nn.Sequential()
         self.bag_weights = tuple(bag_weights)
         self.own_key_only_epochs = own_key_only_epochs
         self.cutmix_alpha = cutmix_alpha
@@ -124,8 +126,11 @@ class BINGO(BaseMoCoStudent):
         Returns:
             torch.Tensor: ``w_own * c(q, own) + w_other * c(q, other)``.
         """
-        return (weights[0] * self.contrastive_loss(query, own_key) +
-                weights[1] * self.contrastive_loss(query, other_key))
+        negatives = self.similarities(query)  # shared by both keys
+        return sum(
+            weight * self.head.loss((query * key).sum(dim=1, keepdim=True),
+                                    negatives)
+            for weight, key in zip(weights, (own_key, other_key)) if weight)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:

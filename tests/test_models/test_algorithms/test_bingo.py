@@ -49,7 +49,7 @@ def model(build_tiny, tiny_cfg, tiny_teacher):
         neck=tiny_cfg['neck'],
         checkpoint=tiny_teacher[0])
     return build_tiny(
-        'BINGO', teacher=teacher, bag_weights=(0.7, 0.3),
+        'BINGO', teacher=teacher, momentum=None, bag_weights=(0.7, 0.3),
         own_key_only_epochs=2).double()
 
 
@@ -100,9 +100,17 @@ def test_losses_match_hand_computation(model, four_views, epoch,
     assert int(model.queue_ptr) == 4
 
 
-def test_keys_come_from_the_teacher_not_a_momentum_copy(model):
-    assert len(list(model.key_encoder.parameters())) == 0
+def test_keys_come_from_the_teacher_not_a_momentum_copy(
+        model, build_tiny, tiny_cfg, tiny_teacher):
+    assert model.key_encoder is None
     assert not any(key.startswith('key_encoder.') for key in model.state_dict())
+    teacher = dict(
+        type='FrozenTeacher',
+        backbone=tiny_cfg['backbone'],
+        neck=tiny_cfg['neck'],
+        checkpoint=tiny_teacher[0])
+    with pytest.raises(ValueError, match='set model.momentum=None'):
+        build_tiny('BINGO', teacher=teacher, momentum=0.9)
 
 
 def test_gradients_reach_student_only(model, four_views):
@@ -127,7 +135,8 @@ def test_bag_weights_need_two_values(build_tiny, tiny_cfg, tiny_teacher):
         neck=tiny_cfg['neck'],
         checkpoint=tiny_teacher[0])
     with pytest.raises(ValueError, match=r'model.bag_weights is \(w_own'):
-        build_tiny('BINGO', teacher=teacher, bag_weights=(1.0, ))
+        build_tiny('BINGO', teacher=teacher, momentum=None,
+                   bag_weights=(1.0, ))
 
 
 def test_cutmix_pastes_one_box_and_reports_the_share_left():
