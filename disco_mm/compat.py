@@ -21,12 +21,19 @@ Every fix for the libraries below disco_mm lives here, is applied once when
   DDP wraps the model without device ids; :func:`leave_distributed` lets
   the processes finish together so that gloo does not abort one that exits
   first.
+* :func:`patch_scoped_dataloader_functions` - mmengine gives every
+  ``type`` dict of a base config inherited as ``mmpretrain::...`` a
+  ``_scope_`` key, and then passes that key on to the ``collate_fn`` (and
+  ``worker_init_fn``) it calls: every ImageNet config stopped at its first
+  batch with ``default_collate() got an unexpected keyword argument
+  '_scope_'``. The function is now looked up in that scope instead.
 * :func:`patch_checkpoint_saving` - mmengine writes a checkpoint straight to
   its final name, so a run killed while saving leaves a truncated file, and
   an empty or dangling ``last_checkpoint`` makes ``--resume`` fail. Local
   checkpoints are written to a temporary file and renamed when complete;
   auto-resume falls back to the newest complete checkpoint.
 """
+import copy
 import glob
 import importlib.metadata
 import importlib.util
@@ -345,10 +352,74 @@ def patch_checkpoint_saving() -> None:
     runner_module.find_latest_checkpoint = find_latest_complete_checkpoint
 
 
+#: The data loader entries mmengine builds as ``partial(function, **rest)``.
+DATALOADER_FUNCTION_KEYS = ('collate_fn', 'worker_init_fn')
+
+
+def resolve_scoped_functions(dataloader_cfg: dict) -> dict:
+    """Turns a ``_scope_``-tagged function entry into the function itself.
+
+    Args:
+        dataloader_cfg (dict): A data loader config as mmengine's
+            ``Runner.build_dataloader`` takes it.
+
+    Returns:
+        dict: A copy in which each ``collate_fn`` / ``worker_init_fn`` dict
+        that carries ``_scope_`` has that key removed and its ``type`` name
+        replaced by the function registered under it in that scope; the
+        input when there is nothing to resolve.
+    """
+    from mmengine.registry import FUNCTIONS
+
+    scoped = [
+        key for key in DATALOADER_FUNCTION_KEYS
+        if isinstance(dataloader_cfg.get(key), dict)
+        and '_scope_' in dataloader_cfg[key]
+    ]
+    if not scoped:
+        return dataloader_cfg
+    dataloader_cfg = copy.deepcopy(dataloader_cfg)
+    for key in scoped:
+        entry = dict(dataloader_cfg[key])
+        scope = entry.pop('_scope_')
+        if isinstance(entry['type'], str):
+            with FUNCTIONS.switch_scope_and_registry(scope) as registry:
+                function = registry.get(entry['type'])
+            if function is None:
+                raise KeyError(
+                    f'{key}={entry["type"]!r} is not a registered function '
+                    f'in scope {scope!r}.')
+            entry['type'] = function
+        dataloader_cfg[key] = entry
+    return dataloader_cfg
+
+
+def patch_scoped_dataloader_functions() -> None:
+    """Makes mmengine build data loaders from inherited ``mmpretrain::`` bases.
+
+    Only configs whose ``collate_fn`` / ``worker_init_fn`` carry ``_scope_``
+    (which mmengine itself adds, and then cannot call) are changed.
+    """
+    from mmengine.runner import Runner
+
+    build_dataloader = Runner.build_dataloader
+    if getattr(build_dataloader, 'resolves_scoped_functions', False):
+        return
+
+    def build_dataloader_resolving_scopes(dataloader, *args, **kwargs):
+        if isinstance(dataloader, dict):
+            dataloader = resolve_scoped_functions(dataloader)
+        return build_dataloader(dataloader, *args, **kwargs)
+
+    build_dataloader_resolving_scopes.resolves_scoped_functions = True
+    Runner.build_dataloader = staticmethod(build_dataloader_resolving_scopes)
+
+
 def apply_all() -> None:
     """Applies every fix of this module; importing disco_mm calls it."""
     silence_irrelevant_mmcv_warnings()
     allow_mmengine_checkpoints()
     patch_package_lookup()
     patch_adjust_hue()
+    patch_scoped_dataloader_functions()
     patch_checkpoint_saving()
