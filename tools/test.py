@@ -28,7 +28,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
+    cfg = load_config(args, ['test_dataloader'])
     if cfg.get('test_cfg') is None or cfg.get('test_dataloader') is None:
         raise ValueError(
             f'{args.config} has no test_dataloader/test_cfg: pretraining '

@@ -16,6 +16,9 @@ from disco_mm.apis import (add_runner_args, keep_freed_cpu_memory,
 from disco_mm.compat import leave_distributed
 from disco_mm.engine import amp_optim_wrapper_type
 
+#: The data loaders a training run builds.
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
 
 def parse_args() -> argparse.Namespace:
     """Reads the command line (mmpretrain's flags)."""
@@ -28,6 +31,10 @@ def parse_args() -> argparse.Namespace:
         const='auto',
         help='resume from the given checkpoint, or from the latest '
         'checkpoint in the work dir when no path is given')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate during training (no val loop)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -62,17 +69,14 @@ def apply_train_flags(cfg: Config, args: argparse.Namespace) -> Config:
                 '--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
                 'config: the global batch the learning rate was set for.')
         cfg.auto_scale_lr.enable = True
-    if args.no_persistent_workers:
-        for loader in ('train_dataloader', 'val_dataloader',
-                       'test_dataloader'):
-            if cfg.get(loader) is not None:
-                cfg[loader].persistent_workers = False
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     return cfg
 
 
 def main() -> None:
     args = parse_args()
-    cfg = apply_train_flags(load_config(args), args)
+    cfg = apply_train_flags(load_config(args, DATALOADERS), args)
     if not torch.cuda.is_available() and not args.return_freed_memory:
         keep_freed_cpu_memory()
     Runner.from_cfg(cfg).train()

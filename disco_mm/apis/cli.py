@@ -1,9 +1,11 @@
 """Command-line pieces shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import copy
 import os
 import os.path as osp
+from typing import Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config, ConfigDict, DictAction
 
 from ..compat import setup_cpu_distributed
 
@@ -29,17 +31,58 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='do not pin the data loaders\' batches in page-locked memory')
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def apply_dataloader_defaults(cfg: Config, args: argparse.Namespace,
+                              fields: Sequence[str]) -> None:
+    """Fills in the data loader defaults that mmpretrain's tools fill in.
+
+    A loader config gets ``pin_memory=True``, ``default_collate`` and, when
+    the tool has ``--no-persistent-workers`` (training),
+    ``persistent_workers=True`` unless it sets them itself, so a config runs
+    the same under these tools and under mmpretrain's (without a
+    ``collate_fn`` mmengine would hand the model a list of samples).
+    ``--no-pin-memory`` / ``--no-persistent-workers`` switch those off.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        args (argparse.Namespace): The parsed flags.
+        fields (Sequence[str]): The loaders the tool builds, e.g.
+            ``('train_dataloader', 'val_dataloader', 'test_dataloader')``.
+    """
+    defaults = dict(pin_memory=True, collate_fn=dict(type='default_collate'))
+    trains = hasattr(args, 'no_persistent_workers')
+    if trains:
+        defaults['persistent_workers'] = True
+    for field in fields:
+        if cfg.get(field) is None:
+            continue
+        loader = ConfigDict(copy.deepcopy(defaults))
+        loader.update(cfg[field])
+        if args.no_pin_memory:
+            loader.pin_memory = False
+        if trains and args.no_persistent_workers:
+            loader.persistent_workers = False
+        cfg[field] = loader
+
+
+def load_config(args: argparse.Namespace,
+                dataloader_fields: Sequence[str]) -> Config:
     """Reads ``args.config`` and applies the common flags.
 
-    Also joins the process group on CPU-only machines (see
+    The data loader defaults come first (:func:`apply_dataloader_defaults`),
+    then ``--cfg-options``, as in mmpretrain's tools. Also joins the process
+    group on CPU-only machines (see
     :func:`disco_mm.compat.setup_cpu_distributed`).
 
     Args:
         args (argparse.Namespace): Parsed flags of :func:`add_runner_args`
             plus ``config``.
+        dataloader_fields (Sequence[str]): The data loaders the tool builds.
 
     Returns:
         mmengine.Config: The config with overrides, work dir and launcher.
@@ -47,6 +90,7 @@ def load_config(args: argparse.Namespace) -> Config:
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    apply_dataloader_defaults(cfg, args, dataloader_fields)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
