@@ -42,7 +42,9 @@ def eval_loader_configs(cfg: Config, source: str) -> Dict[str, dict]:
         source (str): Its path, for the error message.
 
     Returns:
-        dict: ``'bank'`` and ``'query'`` data loader configs.
+        dict: ``'bank'`` and ``'query'`` data loader configs. A loader
+        without a ``collate_fn`` gets ``default_collate``, as in
+        mmpretrain's tools (mmengine's fallback hands the model a list).
 
     Raises:
         KeyError: The config has no such pair of loaders.
@@ -50,21 +52,26 @@ def eval_loader_configs(cfg: Config, source: str) -> Dict[str, dict]:
     query_key = next((key for key in QUERY_KEYS if cfg.get(key)), None)
     if query_key == 'eval_test_dataloader' and cfg.get(
             'eval_train_dataloader'):
-        return dict(
-            bank=cfg.eval_train_dataloader, query=cfg.eval_test_dataloader)
-    if query_key is None or not cfg.get('train_dataloader'):
+        loaders = dict(
+            bank=copy.deepcopy(cfg.eval_train_dataloader),
+            query=copy.deepcopy(cfg.eval_test_dataloader))
+    elif query_key is None or not cfg.get('train_dataloader'):
         raise KeyError(
             f'{source} has no bank and query loaders: it needs '
             'eval_train_dataloader and eval_test_dataloader, or '
             'train_dataloader and val_dataloader (or test_dataloader). Pass '
             'one with --data-config, e.g. '
             'configs/_base_/datasets/digits_eval.py.')
-    query = cfg[query_key]
-    bank = copy.deepcopy(cfg.train_dataloader)
-    bank.dataset.pipeline = copy.deepcopy(query.dataset.pipeline)
-    bank.sampler = dict(type='DefaultSampler', shuffle=False)
-    bank.drop_last = False
-    return dict(bank=bank, query=query)
+    else:
+        query = copy.deepcopy(cfg[query_key])
+        bank = copy.deepcopy(cfg.train_dataloader)
+        bank.dataset.pipeline = copy.deepcopy(query.dataset.pipeline)
+        bank.sampler = dict(type='DefaultSampler', shuffle=False)
+        bank.drop_last = False
+        loaders = dict(bank=bank, query=query)
+    for loader in loaders.values():
+        loader.setdefault('collate_fn', dict(type='default_collate'))
+    return loaders
 
 
 def _build_student(cfg: Config) -> nn.Module:
