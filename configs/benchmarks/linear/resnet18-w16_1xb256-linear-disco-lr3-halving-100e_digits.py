@@ -20,11 +20,19 @@ model = dict(
 
 data_preprocessor = dict(num_classes=10, to_rgb=False)
 
+# The digits are in memory: loaded in the main process, so no persistent
+# workers (mmpretrain's tools would otherwise ask for them).
 digits = dict(_delete_=True, type='Digits', pipeline=[dict(type='PackInputs')])
 train_dataloader = dict(
-    batch_size=256, num_workers=0, dataset=dict(digits, split='train'))
+    batch_size=256,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(digits, split='train'))
 val_dataloader = dict(
-    batch_size=256, num_workers=0, dataset=dict(digits, split='test'))
+    batch_size=256,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(digits, split='test'))
 test_dataloader = val_dataloader
 
 default_hooks = dict(logger=dict(interval=5))

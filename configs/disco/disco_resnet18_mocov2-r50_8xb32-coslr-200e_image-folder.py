@@ -1,0 +1,12 @@
+# DisCo on your own images: the ImageNet recipe of
+# ./disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py on any folder of
+# images (sub-folders allowed, no labels needed). Every image is checked
+# when the run starts (docs/reliability.md). Set the folder and the teacher:
+#   --cfg-options train_dataloader.dataset.data_root=data/my_images
+#   model.teacher.checkpoint=PATH
+_base_ = [
+    '../_base_/models/disco_resnet18_mocov2-r50.py',
+    '../_base_/datasets/folder_bs32_mocov2.py',
+    '../_base_/schedules/imagenet_sgd_coslr_200e.py',
+    '../_base_/default_runtime.py',
+]
