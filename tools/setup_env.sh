@@ -3,6 +3,11 @@
 # disco_mm installed in editable mode and the test requirements, then prints
 # nothing but errors. A second run reinstalls only when setup.py or a
 # requirements file changed. Needs Python >= 3.10 ($PYTHON, default python3).
+#
+# The versions are those of requirements/constraints.txt, on which the test
+# suite last passed. DISCO_UNPINNED=1 installs the newest versions the
+# requirements allow instead (in a venv of its own, e.g. with
+# DISCO_VENV=.venv-newest), to try the suite against them.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${DISCO_VENV:-$ROOT/.venv}
@@ -17,10 +22,13 @@ PY
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 STAMP="$VENV/.disco_mm-installed"
-WANT=$(cat "$ROOT/setup.py" "$ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1)
+CONSTRAINTS=(--constraint "$ROOT/requirements/constraints.txt")
+[ "${DISCO_UNPINNED:-0}" = 1 ] && CONSTRAINTS=()
+WANT=$( (cat "$ROOT/setup.py" "$ROOT"/requirements/*.txt; echo "${CONSTRAINTS[*]}") \
+    | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
     echo "Installing disco_mm and its requirements into $VENV ..." >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -e "$ROOT[tests]" >&2
+        "${CONSTRAINTS[@]}" -e "$ROOT[tests]" >&2
     echo "$WANT" > "$STAMP"
 fi
