@@ -23,8 +23,8 @@ CONFIGS = sorted(
 DETECTION = [name for name in CONFIGS if name.startswith('detection/')]
 CLASSIFICATION = [name for name in CONFIGS if name not in DETECTION]
 
-# The students of method.md: (backbone type, timm name or ResNet depth,
-# feature width).
+# The students of docs/method.md section 3: (backbone type, timm name or
+# ResNet depth, feature width).
 STUDENTS = {
     'resnet18': ('ResNet', 18, 512),
     'resnet34': ('ResNet', 34, 512),
@@ -36,7 +36,7 @@ STUDENTS = {
 CLASSES = {'in1k': 1000, 'cifar10-224px': 10, 'cifar100-224px': 100,
            'digits': 10}
 # Each protocol: the file name's part, learning rate, lr milestones and
-# factor (None: constant), epochs (method.md section 4).
+# factor (None: constant), epochs (docs/method.md section 4).
 DISCO_HALVINGS = [5, 10, 15, 20, 25, 30, 35, 40, 45, 60, 80]
 PROTOCOLS = {
     'linear-steplr-100e': (30.0, [60, 80], 0.1, 100),

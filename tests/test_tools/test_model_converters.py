@@ -15,8 +15,8 @@ from checkpoint_layouts import (TINY_R50, build_teacher, encoder_tensors,
 from disco_mm.models.teachers import (CheckpointFormatError,
                                       TeacherCheckpointError)
 
-# Students of method.md's table by timm name: feature width and the official
-# backbone parameter count.
+# Students of docs/method.md section 3 by timm name: feature width and the
+# official backbone parameter count.
 STUDENTS = {
     'resnet18': (512, 11_176_512),
     'efficientnet_b0': (1280, 4_007_548),

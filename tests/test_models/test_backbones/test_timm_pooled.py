@@ -1,4 +1,5 @@
-"""Student backbones: parameter counts of method.md section 3, timm layout."""
+"""Student backbones: parameter counts of docs/method.md section 3, timm
+layout."""
 import copy
 
 import pytest
