@@ -401,7 +401,10 @@ def read_teacher_checkpoint(
     if projector_checkpoint:
         projector = read_projector(projector_checkpoint)
         file_tensors += len(projector)
-        weights = {**rename(weights, [('backbone.', 'backbone.')]), **projector}
+        weights = {
+            **rename(weights, [('backbone.', 'backbone.')]),
+            **projector
+        }
     if teacher_keys is not None:
         taken = len(set(teacher_keys) & set(weights))
         how = 'detected from its keys' if format == 'auto' else 'as named'
