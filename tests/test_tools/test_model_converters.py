@@ -5,7 +5,9 @@ written with each code base's key names (tests/checkpoint_layouts.py).
 """
 import os.path as osp
 import re
+import sys
 
+import numpy as np
 import pytest
 import timm
 import torch
@@ -512,3 +514,50 @@ def test_pickled_module_becomes_its_state_dict(tmp_path, load_tool):
     state = torch.load(copy, weights_only=True)
     assert state.keys() == {'weight', 'bias'}
     assert torch.equal(state['weight'], module.weight.detach())
+
+
+def test_numpy_scalars_become_python_numbers(tmp_path, load_tool):
+    # np.float64 passes for a float, but pickles as a numpy object that
+    # torch.load(weights_only=True) refuses without disco_mm's allowances
+    src, copy = str(tmp_path / 'run.pth'), str(tmp_path / 'copy.pth')
+    torch.save(
+        dict(
+            meta=dict(loss=np.float64(0.25), step=np.int64(3)),
+            state_dict=dict(weight=torch.ones(2))), src)
+    load_tool('to_weights_only').main([src, copy])
+    meta = torch.load(copy, weights_only=True)['meta']
+    assert meta == dict(loss=0.25, step=3)
+    assert (type(meta['loss']), type(meta['step'])) == (float, int)
+
+
+#: Loads each file as plain mmpretrain does (mmengine's load_checkpoint,
+#: torch.load's default weights_only=True), never importing disco_mm.
+PLAIN_MMPRETRAIN_LOAD = """
+import sys
+from mmengine.runner import load_checkpoint
+from mmpretrain.models import ResNet
+for path in sys.argv[1:]:
+    backbone = ResNet(depth=18, stem_channels=16, base_channels=16)
+    load_checkpoint(backbone, path, revise_keys=[(r'^backbone\\.', '')])
+    print(path, 'loaded')
+assert 'disco_mm' not in sys.modules
+"""
+
+
+@pytest.mark.slow
+def test_plain_mmpretrain_loads_the_export_not_the_training_checkpoint(
+        tmp_path, load_tool, digits_run, run_tool):
+    """docs/evaluation.md: a training checkpoint of tools/train.py needs
+    disco_mm to load; its export and its tensors-only copy do not."""
+    checkpoint = digits_run['checkpoint']
+    refused = run_tool(
+        [sys.executable, '-c', PLAIN_MMPRETRAIN_LOAD, checkpoint],
+        returncode=1)
+    assert ('Unsupported global: GLOBAL '
+            'mmengine.logging.history_buffer.HistoryBuffer') in refused
+    export, copy = str(tmp_path / 'student.pth'), str(tmp_path / 'copy.pth')
+    load_tool('extract_student').main([checkpoint, export])
+    load_tool('to_weights_only').main([checkpoint, copy])
+    loaded = run_tool([sys.executable, '-c', PLAIN_MMPRETRAIN_LOAD, export,
+                       copy])
+    assert f'{export} loaded' in loaded and f'{copy} loaded' in loaded
