@@ -241,7 +241,12 @@ def stock_model(to: str, name: str) -> StockModel:
                           model.state_dict(), ('fc.weight', 'fc.bias'))
     # mmdet's ResNet has the names and shapes of mmpretrain's.
     from mmpretrain.registry import MODELS
-    depth = int(name[len('resnet'):])
+    digits = name[len('resnet'):]
+    if not (name.startswith('resnet') and digits.isdigit()):
+        raise StockModelMismatchError(
+            f"mmdet's stock models here are ResNets (resnet18, resnet34, "
+            f'...), not {name!r}: fix --model-name.')
+    depth = int(digits)
     model = MODELS.build(dict(type='ResNet', depth=depth))
     return StockModel(
         f"mmdet's ResNet(depth={depth}) (configs/benchmarks/detection/)",
