@@ -19,6 +19,11 @@ seed: ``embeddings.png`` (t-SNE maps of the held-out embeddings of teacher,
 MoCo-v2 student and DisCo student) and ``training_curves.png`` (contrastive
 loss, distillation loss and online kNN top-1 over epochs).
 
+The console shows each phase and its progress bar (count, ETA) and the
+table; what the Runner prints (environment, config dump, the losses of every
+iteration, the online kNN top-1) goes to ``console.log`` in the phase's work
+dir, next to the Runner's own log.
+
 Example:
     python tools/digits_demo.py
     python tools/digits_demo.py --work-dir work_dirs/digits_demo --seeds 0 1 2
@@ -37,13 +42,14 @@ from typing import Dict, List, Optional, Tuple
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, set_random_seed
+from mmengine.utils import ProgressBar
 from mmpretrain.registry import MODELS
 from torch import nn
 from torch.utils.data import DataLoader
 
 # Importing disco_mm applies its fixes (e.g. `mmpretrain::` bases) and
 # registers its components before any config loads.
-from disco_mm.apis import keep_freed_cpu_memory
+from disco_mm.apis import keep_freed_cpu_memory, train_with_progress
 from disco_mm.evaluation import (FrozenFeatures, extract_frozen_features,
                                  knn_top1, linear_probe_top1,
                                  mean_embedding_cosine)
@@ -77,6 +83,9 @@ QUICK_MONITOR_OVERRIDES = {
     'custom_hooks.0.query_dataloader.dataset.indices':
     QUICK_EVAL_IMAGES['test'],
 }
+
+#: Where a phase's Runner output goes, in the phase's work dir.
+CONSOLE_LOG = 'console.log'
 
 #: The pictures written next to the table, for the first seed.
 EMBEDDINGS_PICTURE = 'embeddings.png'
@@ -192,11 +201,12 @@ def train(phase: Phase,
         model = MODELS.build(cfg.model)
         model.init_weights()
         return model, None, 0
+    log_file = osp.join(work_dir, CONSOLE_LOG)
     print(
         f'[digits_demo] seed {seed}: training {phase.title} for '
-        f'{cfg.train_cfg.max_epochs} epochs in {work_dir}',
+        f'{cfg.train_cfg.max_epochs} epochs (log: {log_file})',
         flush=True)
-    model = Runner.from_cfg(cfg).train()
+    model = train_with_progress(cfg, log_file)
     with open(osp.join(work_dir, 'last_checkpoint')) as pointer:
         checkpoint = pointer.read().strip()
     return model, checkpoint, cfg.train_cfg.max_epochs
@@ -238,13 +248,14 @@ def evaluate(models: Dict[str, nn.Module],
         tuple: Per phase name, ``params`` and every metric of
         ``METRIC_COLUMNS``; and the features they were computed on.
     """
-    features: Features = {
-        name: {
-            split: extract_frozen_features(model, loader)
-            for split, loader in loaders.items()
-        }
-        for name, model in models.items()
-    }
+    progress = ProgressBar(len(models) * len(loaders), file=sys.stdout)
+    features: Features = {}
+    for name, model in models.items():
+        features[name] = {}
+        for split, loader in loaders.items():
+            features[name][split] = extract_frozen_features(model, loader)
+            progress.update()
+    print(flush=True)
     teacher_features = features[TEACHER.name]['test']
     results = {}
     for name, model in models.items():
@@ -315,10 +326,19 @@ def run_seed(seed: int, work_dir: str, quick: bool, loaders: Loaders,
         if phase is TEACHER:
             teacher_checkpoint = checkpoint
     started = time.perf_counter()
+    print(
+        f'[digits_demo] seed {seed}: evaluating {len(models)} models on '
+        f'frozen features of {len(loaders["train"].dataset)} + '
+        f'{len(loaders["test"].dataset)} images',
+        flush=True)
     results, features = evaluate(models, loaders)
     wall_times['evaluation'] += time.perf_counter() - started
     if pictures:
         started = time.perf_counter()
+        print(
+            f'[digits_demo] seed {seed}: drawing {EMBEDDINGS_PICTURE} '
+            f'(t-SNE) and {CURVES_PICTURE}',
+            flush=True)
         draw_pictures(work_dir, seed, features)
         wall_times['pictures'] += time.perf_counter() - started
     return results, epochs

@@ -1,11 +1,16 @@
 from .cli import add_runner_args, load_config
 from .cpu_memory import keep_freed_cpu_memory
-from .student_export import EXPORT_TARGETS, export_student
+from .progress import (TrainingProgressHook, train_with_progress,
+                       with_progress)
+from .student_export import (EXPORT_TARGETS, StockModelMismatchError,
+                             export_student)
 from .teacher_conversion import (convert_teacher_checkpoint, converter_parser,
                                  run_teacher_converter, save_checkpoint_file)
 
 __all__ = [
-    'EXPORT_TARGETS', 'add_runner_args', 'convert_teacher_checkpoint',
-    'converter_parser', 'export_student', 'keep_freed_cpu_memory',
-    'load_config', 'run_teacher_converter', 'save_checkpoint_file'
+    'EXPORT_TARGETS', 'StockModelMismatchError', 'TrainingProgressHook',
+    'add_runner_args', 'convert_teacher_checkpoint', 'converter_parser',
+    'export_student', 'keep_freed_cpu_memory', 'load_config',
+    'run_teacher_converter', 'save_checkpoint_file', 'train_with_progress',
+    'with_progress'
 ]

@@ -3,6 +3,7 @@ import glob
 import importlib.util
 import json
 import os.path as osp
+import re
 import sys
 
 import pytest
@@ -79,7 +80,24 @@ def test_quick_demo_writes_the_table(tmp_path, run_tool):
             ]
         assert [record['epoch'] for record in knn] == ([1] if monitored else
                                                        [])
-    assert output.count('bank 200 images, queries 100 images') == 2
+    # The console shows phases, progress bars and the table; what the
+    # Runner prints (config dump, iteration logs, the monitor's kNN) is in
+    # each phase's console.log.
+    assert 'model = dict(' not in output and 'Epoch(train)' not in output
+    finished_bars = [
+        bar for bar in re.findall(
+            r'\] (\d+)/(\d+), [\d.]+ task/s, elapsed: \d+s, ETA: +\d+s',
+            output) if bar[0] == bar[1]
+    ]
+    # 128 images in batches of 64 per training; 4 models x 2 splits
+    assert finished_bars == [('2', '2')] * 3 + [('8', '8')]
+    for phase in TRAINED:
+        with open(work_dir / 'seed_0' / phase / 'console.log') as log:
+            runner_output = log.read()
+        assert 'model = dict(' in runner_output
+        assert 'Epoch(train) [1][2/2]' in runner_output
+        assert runner_output.count('bank 200 images, queries 100 images') == (
+            phase != 'teacher')
 
     # Both pictures next to the table, three panels wide.
     for picture in ('embeddings.png', 'training_curves.png'):

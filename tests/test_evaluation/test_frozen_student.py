@@ -132,7 +132,12 @@ def test_embedding_tool_draws_a_panel_per_model(tiny_student,
         str(out)
     ])
     tool.main()
-    assert f'2 maps of 20 images written to {out}' in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert f'2 maps of 20 images written to {out}' in output
+    # each model's extraction: a bar of its batches, with the ETA
+    for title in ('trained', 'again'):
+        assert f'Extracting {title} features (20 images, 1 batches)' in output
+    assert output.count('] 1/1, ') == 2 and 'ETA:' in output
     with Image.open(out) as image:
         assert image.format == 'PNG'
         assert image.size == (2 * PANEL_SIZE[0] * DPI, PANEL_SIZE[1] * DPI)

@@ -32,6 +32,10 @@ def test_train_benchmark_reports_step_and_floor(tmp_path, run_tool):
     ratio = rows['step']['median_s'] / rows['floor']['median_s']
     assert f'step / floor = {ratio:.3f}' in log
     assert report['settings']['batch_size'] == 4
+    # a progress bar per row: 1 warm-up + 2 timed steps, with the ETA
+    for name in ('step', 'mocov2', 'student_pass', 'teacher'):
+        assert f'{name}: 1 warm-up and 2 timed steps' in log
+    assert log.count('] 3/3, ') == 4 and 'ETA:' in log
 
 
 def test_data_benchmark_times_config_and_torchvision(tmp_path, run_tool):
@@ -46,3 +50,6 @@ def test_data_benchmark_times_config_and_torchvision(tmp_path, run_tool):
     assert set(speeds) == {'config', 'torchvision'}
     assert all(speed > 0 for speed in speeds.values())
     assert 'config / torchvision =' in log
+    for name in ('config', 'torchvision'):
+        assert f'{name}: 1 timed rounds of 3 images' in log
+    assert log.count('] 1/1, ') == 2 and 'ETA:' in log

@@ -43,6 +43,19 @@ def test_bags_match_brute_force(tool, monkeypatch):
     np.testing.assert_array_equal(bags, brute_force_bags(features, 3))
 
 
+def test_bag_search_shows_progress(tool, monkeypatch, capsys):
+    monkeypatch.setattr(tool, 'CHUNK_SIZE', 4)
+    tool.nearest_neighbour_bags(torch.randn(11, 5), 3)
+    output = capsys.readouterr().out
+    assert 'Finding the 3 nearest neighbours of 11 images (3 chunks of 4)' in (
+        output)
+    # mmengine's bar: count and ETA after each chunk
+    assert '0/3, elapsed: 0s, ETA:' in output
+    for done in (1, 2, 3):
+        assert f'] {done}/3, ' in output
+    assert output.count('ETA:') == 4
+
+
 def test_duplicates_are_neighbours_but_never_the_image_itself(tool):
     features = torch.tensor([[1.0, 0.0], [1.0, 0.0], [2.0, 0.0],
                              [0.0, 1.0]])

@@ -34,6 +34,14 @@ def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
         'train_dataloader.persistent_workers=False'
     ])
     assert ('error: config seed/no_such_digits.py does not exist' in output)
+    # The console: phases and progress; the Runner's output is in files.
+    assert 'model = dict(' not in output and 'Logging error' not in output
+    assert 'Extracting teacher features (16 images, 1 batches)' in output
+    assert 'Finding the 5 nearest neighbours of 16 images' in output
+    assert '[compare_methods] seed 0: evaluating 3 students' in output
+    # the teacher's load, logged after its training
+    teacher = work_dir / 'teacher' / 'epoch_1.pth'
+    assert f"Teacher checkpoint {teacher}: format 'mmpretrain'" in output
     header, *rows = table_rows((work_dir / 'results.md').read_text())
     assert header == [
         'method', 'student', 'linear top-1 (%)', 'kNN top-1 (%)',

@@ -3,6 +3,11 @@
 The converters run in this process (their ``main(argv)``) on checkpoints
 written with each code base's key names (tests/checkpoint_layouts.py).
 """
+import os.path as osp
+import re
+import sys
+
+import numpy as np
 import pytest
 import timm
 import torch
@@ -12,6 +17,7 @@ from mmpretrain.registry import MODELS
 
 from checkpoint_layouts import (TINY_R50, build_teacher, encoder_tensors,
                                 moco_file, resnet_feature, tiny_neck)
+from disco_mm.apis import StockModelMismatchError
 from disco_mm.models.teachers import (CheckpointFormatError,
                                       TeacherCheckpointError)
 
@@ -221,7 +227,8 @@ def trained_student(tmp_path, build_tiny):
     """Returns a function: a DisCo training checkpoint of a student.
 
     The checkpoint holds the student, its projector, the momentum encoder
-    and the queue, like one saved by mmengine (the teacher is never saved).
+    and the queue, and its config's text, like one saved by mmengine (the
+    teacher is never saved).
 
     Returns:
         callable: ``name -> (path, model in eval mode)`` for a key of
@@ -229,15 +236,20 @@ def trained_student(tmp_path, build_tiny):
     """
 
     def train(name):
+        backbone = student_backbone(name)
         model = build_tiny(
             'DisCo',
-            backbone=student_backbone(name),
+            backbone=backbone,
             neck=tiny_neck('mlp', STUDENTS[name][0]))
         with torch.no_grad():
             randomise_batch_norm_statistics(model.backbone)
         path = str(tmp_path / f'{name}_epoch_200.pth')
+        # mmengine's Runner saves its config's text under meta['cfg']
+        config_text = Config(dict(model=dict(backbone=backbone))).pretty_text
         torch.save(
-            dict(meta=dict(epoch=200), state_dict=model.state_dict()), path)
+            dict(
+                meta=dict(epoch=200, cfg=config_text),
+                state_dict=model.state_dict()), path)
         return path, model.eval()
 
     return train
@@ -261,13 +273,9 @@ def test_extract_student_to_timm(tmp_path, load_tool, trained_student, images,
     dst = str(tmp_path / f'{name}_timm.pth')
     load_tool('extract_student').main([src, dst, '--to', 'timm'])
     exported = torch.load(dst, weights_only=True)
-    timm_model = timm.create_model(name).eval()
-    result = timm_model.load_state_dict(exported, strict=False)
-    classifier = timm_model.pretrained_cfg['classifier']
-    assert result.missing_keys == [
-        f'{classifier}.weight', f'{classifier}.bias'
-    ]
-    assert result.unexpected_keys == []
+    timm_model = timm.create_model(
+        name, pretrained=False, num_classes=0).eval()
+    timm_model.load_state_dict(exported, strict=True)
     assert parameter_count(model.backbone) == STUDENTS[name][1]
     assert sum(exported[key].numel()
                for key, _ in timm_model.named_parameters()
@@ -304,6 +312,129 @@ def test_torchvision_export_refuses_other_students(tmp_path, load_tool,
             '.*--to timm'):
         load_tool('extract_student').main(
             [src, str(tmp_path / 'out.pth'), '--to', 'torchvision'])
+
+
+#: The digits configs' student: a ResNet-18 of width 16.
+RESNET18_W16 = dict(
+    type='ResNet', depth=18, stem_channels=16, base_channels=16)
+
+#: How each target library builds its stock ResNet-18, and what the
+#: refusal says builds the student instead.
+STOCK_RESNET18 = {
+    'timm': ("timm.create_model('resnet18', pretrained=False, num_classes=0)",
+             "timm's ResNet always has 64 stem channels, mmpretrain's "
+             'ResNet(depth=18, stem_channels=16, base_channels=16)'),
+    'torchvision': ('torchvision.models.resnet18(weights=None)',
+                    "torchvision's ResNet always has 64 stem channels, "
+                    "mmpretrain's ResNet(depth=18, stem_channels=16, "
+                    'base_channels=16)'),
+    'mmdet': ("mmdet's ResNet(depth=18) (configs/benchmarks/detection/)",
+              "detection config's backbone stem_channels=16, "
+              'base_channels=16'),
+}
+
+
+def narrow_resnet_refusal(dst, to):
+    """The message that refuses to export a ResNet-18 of width 16."""
+    call, hint = STOCK_RESNET18[to]
+    return (rf'(?s){re.escape(dst)} not written: {re.escape(call)} cannot '
+            r'load the student of .*conv1\.weight \[16, 3, 7, 7\] against '
+            rf'\[64, 3, 7, 7\].*{re.escape(hint)}.*pass --allow-mismatch')
+
+
+def exported_state(path, to):
+    """The tensors of an exported file."""
+    written = torch.load(path, weights_only=True)
+    return written['state_dict'] if to == 'mmdet' else written
+
+
+@pytest.mark.parametrize('to', list(STOCK_RESNET18))
+def test_narrow_resnet_is_refused_unless_mismatch_allowed(
+        tmp_path, load_tool, to):
+    student = MODELS.build(RESNET18_W16)
+    with torch.no_grad():
+        randomise_batch_norm_statistics(student)
+    src = str(tmp_path / 'w16_epoch_60.pth')
+    torch.save({
+        'state_dict': {f'backbone.{k}': v
+                       for k, v in student.state_dict().items()}
+    }, src)
+    dst = str(tmp_path / 'exported.pth')
+    with pytest.raises(
+            StockModelMismatchError, match=narrow_resnet_refusal(dst, to)):
+        load_tool('extract_student').main([src, dst, '--to', to])
+    assert not osp.exists(dst)
+
+    load_tool('extract_student').main(
+        [src, dst, '--to', to, '--allow-mismatch'])
+    # a model of the student's own constructor arguments loads it
+    MODELS.build(RESNET18_W16).load_state_dict(
+        exported_state(dst, to), strict=True)
+    for key, value in student.state_dict().items():
+        assert torch.equal(exported_state(dst, to)[key], value), key
+
+
+def test_to_mmdet_refuses_a_narrow_resnet(tmp_path, load_tool):
+    src = str(tmp_path / 'w16_epoch_60.pth')
+    torch.save({
+        'state_dict': {f'backbone.{k}': v for k, v in
+                       MODELS.build(RESNET18_W16).state_dict().items()}
+    }, src)
+    dst = str(tmp_path / 'mmdet.pth')
+    with pytest.raises(
+            StockModelMismatchError,
+            match=narrow_resnet_refusal(dst, 'mmdet')):
+        load_tool('to_mmdet').main([src, dst])
+    load_tool('to_mmdet').main([src, dst, '--allow-mismatch'])
+    assert osp.isfile(dst)
+
+
+@pytest.mark.slow
+def test_digits_student_of_a_training_run_is_refused_for_torchvision(
+        tmp_path, load_tool, digits_run):
+    """tools/train.py's digits student is a ResNet-18 of width 16."""
+    dst = str(tmp_path / 'digits_torchvision.pth')
+    with pytest.raises(
+            StockModelMismatchError,
+            match=narrow_resnet_refusal(dst, 'torchvision')):
+        load_tool('extract_student').main(
+            [digits_run['checkpoint'], dst, '--to', 'torchvision'])
+    assert not osp.exists(dst)
+
+
+def test_timm_student_is_checked_against_its_configured_model(
+        tmp_path, load_tool, trained_student):
+    src, _ = trained_student('efficientnet_b0')
+    dst = str(tmp_path / 'b1.pth')
+    # the config says efficientnet_b0; efficientnet_b1 has more blocks
+    with pytest.raises(
+            StockModelMismatchError,
+            match=r"(?s)timm.create_model\('efficientnet_b1', "
+            r'pretrained=False, num_classes=0\) cannot load.*'
+            r'missing: blocks\.0\.1\.conv_dw\.weight.*\(148 keys\).*'
+            'not the stock efficientnet_b1'):
+        load_tool('extract_student').main(
+            [src, dst, '--to', 'timm', '--model-name', 'efficientnet_b1'])
+    assert not osp.exists(dst)
+
+
+def test_timm_student_without_config_needs_its_model_name(
+        tmp_path, load_tool, trained_student):
+    src, model = trained_student('efficientnet_b0')
+    checkpoint = torch.load(src, weights_only=True)
+    del checkpoint['meta']['cfg']
+    torch.save(checkpoint, src)
+    dst = str(tmp_path / 'b0.pth')
+    with pytest.raises(
+            StockModelMismatchError,
+            match='no model.backbone.model_name in its meta cfg.*'
+            '--model-name NAME'):
+        load_tool('extract_student').main([src, dst, '--to', 'timm'])
+    load_tool('extract_student').main(
+        [src, dst, '--to', 'timm', '--model-name', 'efficientnet_b0'])
+    timm.create_model(
+        'efficientnet_b0', pretrained=False, num_classes=0).load_state_dict(
+            torch.load(dst, weights_only=True), strict=True)
 
 
 def test_extract_student_needs_a_backbone(tmp_path, load_tool):
@@ -383,3 +514,50 @@ def test_pickled_module_becomes_its_state_dict(tmp_path, load_tool):
     state = torch.load(copy, weights_only=True)
     assert state.keys() == {'weight', 'bias'}
     assert torch.equal(state['weight'], module.weight.detach())
+
+
+def test_numpy_scalars_become_python_numbers(tmp_path, load_tool):
+    # np.float64 passes for a float, but pickles as a numpy object that
+    # torch.load(weights_only=True) refuses without disco_mm's allowances
+    src, copy = str(tmp_path / 'run.pth'), str(tmp_path / 'copy.pth')
+    torch.save(
+        dict(
+            meta=dict(loss=np.float64(0.25), step=np.int64(3)),
+            state_dict=dict(weight=torch.ones(2))), src)
+    load_tool('to_weights_only').main([src, copy])
+    meta = torch.load(copy, weights_only=True)['meta']
+    assert meta == dict(loss=0.25, step=3)
+    assert (type(meta['loss']), type(meta['step'])) == (float, int)
+
+
+#: Loads each file as plain mmpretrain does (mmengine's load_checkpoint,
+#: torch.load's default weights_only=True), never importing disco_mm.
+PLAIN_MMPRETRAIN_LOAD = """
+import sys
+from mmengine.runner import load_checkpoint
+from mmpretrain.models import ResNet
+for path in sys.argv[1:]:
+    backbone = ResNet(depth=18, stem_channels=16, base_channels=16)
+    load_checkpoint(backbone, path, revise_keys=[(r'^backbone\\.', '')])
+    print(path, 'loaded')
+assert 'disco_mm' not in sys.modules
+"""
+
+
+@pytest.mark.slow
+def test_plain_mmpretrain_loads_the_export_not_the_training_checkpoint(
+        tmp_path, load_tool, digits_run, run_tool):
+    """docs/evaluation.md: a training checkpoint of tools/train.py needs
+    disco_mm to load; its export and its tensors-only copy do not."""
+    checkpoint = digits_run['checkpoint']
+    refused = run_tool(
+        [sys.executable, '-c', PLAIN_MMPRETRAIN_LOAD, checkpoint],
+        returncode=1)
+    assert ('Unsupported global: GLOBAL '
+            'mmengine.logging.history_buffer.HistoryBuffer') in refused
+    export, copy = str(tmp_path / 'student.pth'), str(tmp_path / 'copy.pth')
+    load_tool('extract_student').main([checkpoint, export])
+    load_tool('to_weights_only').main([checkpoint, copy])
+    loaded = run_tool([sys.executable, '-c', PLAIN_MMPRETRAIN_LOAD, export,
+                       copy])
+    assert f'{export} loaded' in loaded and f'{copy} loaded' in loaded

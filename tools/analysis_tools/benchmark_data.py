@@ -17,6 +17,7 @@ import argparse
 import json
 import os.path as osp
 import statistics
+import sys
 import tempfile
 import time
 from typing import Callable, List
@@ -26,6 +27,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
+from mmengine.utils import ProgressBar
 from PIL import Image
 from torchvision import transforms as T
 
@@ -98,9 +100,15 @@ def crop_size_of(cfg: Config) -> int:
     raise ValueError('The config\'s pipeline has no RandomResizedCrop view.')
 
 
-def images_per_second(run: Callable[[str], object], paths: List[str],
-                      rounds: int) -> float:
-    """The median over rounds of images per second of ``run``."""
+def images_per_second(name: str, run: Callable[[str], object],
+                      paths: List[str], rounds: int) -> float:
+    """The median over rounds of images per second of ``run``.
+
+    A progress bar (count, ETA) advances between the timed rounds.
+    """
+    print(f'{name}: {rounds} timed rounds of {len(paths)} images',
+          flush=True)
+    progress = ProgressBar(rounds, file=sys.stdout)
     run(paths[0])
     speeds = []
     for _ in range(rounds):
@@ -108,6 +116,8 @@ def images_per_second(run: Callable[[str], object], paths: List[str],
         for path in paths:
             run(path)
         speeds.append(len(paths) / (time.perf_counter() - start))
+        progress.update()
+    print(flush=True)
     return statistics.median(speeds)
 
 
@@ -119,11 +129,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         paths = write_images(directory, args.images, args.image_size)
         speeds = {
-            'config': images_per_second(config_two_views(cfg), paths,
-                                        args.rounds),
-            'torchvision': images_per_second(
-                torchvision_two_views(crop_size_of(cfg)), paths,
-                args.rounds),
+            'config':
+            images_per_second('config', config_two_views(cfg), paths,
+                              args.rounds),
+            'torchvision':
+            images_per_second('torchvision',
+                              torchvision_two_views(crop_size_of(cfg)),
+                              paths, args.rounds),
         }
     print(f'{"pipeline":<14}{"images/s per worker":>22}')
     for name, speed in speeds.items():

@@ -34,6 +34,7 @@ import os
 import os.path as osp
 import re
 import statistics
+import sys
 import tempfile
 import time
 from contextlib import nullcontext
@@ -44,6 +45,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmengine.utils import ProgressBar
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -187,11 +189,16 @@ def synthetic_batch(batch_size: int, img_size: int, seed: int) -> dict:
         inputs=views, data_samples=[DataSample() for _ in range(batch_size)])
 
 
-def time_row(step: Callable[[dict], None], batches: List[dict], warmup: int,
-             steps: int, memory: MemoryMeter, device: str) -> Dict:
+def time_row(name: str, step: Callable[[dict], None], batches: List[dict],
+             warmup: int, steps: int, memory: MemoryMeter,
+             device: str) -> Dict:
     """Runs ``step`` and returns its times and peak memory.
 
+    A progress bar (count, ETA) advances between the steps, outside the
+    timed part.
+
     Args:
+        name (str): The row, for the progress bar.
         step (callable): One step on a batch; a training step returns its
             logged losses.
         batches (list[dict]): The batches, cycled through.
@@ -206,10 +213,13 @@ def time_row(step: Callable[[dict], None], batches: List[dict], warmup: int,
         timed steps (the same in every run of the same settings; compare
         them between runs with and without ``--amp``).
     """
+    print(f'{name}: {warmup} warm-up and {steps} timed steps', flush=True)
+    progress = ProgressBar(warmup + steps, file=sys.stdout)
     memory.reset()
     start_mib = memory.current_mib()
     for index in range(warmup):
         step(batches[index % len(batches)])
+        progress.update()
     times, losses = [], []
     for index in range(steps):
         if device == 'cuda':
@@ -219,8 +229,10 @@ def time_row(step: Callable[[dict], None], batches: List[dict], warmup: int,
         if device == 'cuda':
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
+        progress.update()
         if log_vars:
             losses.append(round(float(log_vars['loss'].detach()), 5))
+    print(flush=True)
     row = dict(
         times=[round(value, 4) for value in times],
         median_s=statistics.median(times),
@@ -264,16 +276,16 @@ def benchmark(args: argparse.Namespace, cfg: Config) -> Dict:
                                               device)
     if 'step' in rows:
         report['step'] = time_row(
-            lambda batch: model.train_step(batch, optim_wrapper), batches,
-            args.warmup, args.steps, memory, device)
+            'step', lambda batch: model.train_step(batch, optim_wrapper),
+            batches, args.warmup, args.steps, memory, device)
     teacher = model.teacher
     del model, optim_wrapper
     student, student_optim = build_for_training(
         student_config(cfg.model.to_dict()), optim_cfg, device)
     if 'mocov2' in rows:
         report['mocov2'] = time_row(
-            lambda batch: student.train_step(batch, student_optim), batches,
-            args.warmup, args.steps, memory, device)
+            'mocov2', lambda batch: student.train_step(batch, student_optim),
+            batches, args.warmup, args.steps, memory, device)
     views = [preprocessed_views(student, batch) for batch in batches]
 
     def student_pass(batch_views: List[torch.Tensor]) -> None:
@@ -289,8 +301,8 @@ def benchmark(args: argparse.Namespace, cfg: Config) -> Dict:
     for name, step in (('student_pass', student_pass), ('teacher',
                                                         teacher_pass)):
         if name in rows:
-            report[name] = time_row(step, views, args.warmup, args.steps,
-                                    memory, device)
+            report[name] = time_row(name, step, views, args.warmup,
+                                    args.steps, memory, device)
     if {'mocov2', 'student_pass', 'teacher'} <= report.keys():
         report['floor'] = dict(median_s=sum(
             report[name]['median_s']

@@ -16,6 +16,7 @@ import argparse
 import copy
 import os
 import os.path as osp
+import sys
 from typing import Optional
 
 import numpy as np
@@ -24,10 +25,12 @@ import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from mmengine.utils import track_iter_progress
 from mmpretrain.registry import MODELS
 from torch import nn
 
 # Importing disco_mm registers its components before any config is built.
+from disco_mm.apis import with_progress
 from disco_mm.evaluation import extract_frozen_features
 
 #: Images per batch of the feature extraction.
@@ -70,8 +73,12 @@ def nearest_neighbour_bags(features: torch.Tensor, k: int) -> np.ndarray:
             f'The bag size k={k} must be between 1 and the number of images '
             f'minus one ({len(features) - 1}).')
     unit = F.normalize(features.float(), dim=1)
+    starts = range(0, len(unit), CHUNK_SIZE)
+    print(f'Finding the {k} nearest neighbours of {len(unit)} images '
+          f'({len(starts)} chunks of {CHUNK_SIZE})',
+          flush=True)
     bags = []
-    for start in range(0, len(unit), CHUNK_SIZE):
+    for start in track_iter_progress(starts, file=sys.stdout):
         similarity = unit[start:start + CHUNK_SIZE] @ unit.t()
         rows = torch.arange(len(similarity))
         similarity[rows, rows + start] = -float('inf')
@@ -110,7 +117,8 @@ def teacher_features(cfg: Config, checkpoint: str,
             collate_fn=dict(type='default_collate'),
             dataset=dataset))
     features = extract_frozen_features(
-        TeacherFeatureModel(teacher, preprocessor), loader)
+        TeacherFeatureModel(teacher, preprocessor),
+        with_progress(loader, 'teacher'))
     return features.embeddings if feature == 'embedding' else features.pooled
 
 

@@ -297,6 +297,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         for config, name in names.items():
             models[name], seconds[name] = train_method(
                 config, name, seed, args, teacher_checkpoint)
+        print(
+            f'[compare_methods] seed {seed}: evaluating {len(names)} '
+            'students on frozen features',
+            flush=True)
         results, _ = digits_demo.evaluate(models, loaders)
         for config, name in names.items():
             runs[name].append(

@@ -27,14 +27,14 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Iterable, Iterator, List, Tuple
+from typing import List, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-from mmengine.utils import ProgressBar
 
+from disco_mm.apis import with_progress
 from disco_mm.evaluation import FrozenFeatures, extract_frozen_features
 from disco_mm.evaluation.frozen_student import (eval_loader_configs,
                                                 frozen_student, read_config)
@@ -96,17 +96,6 @@ def load_configs(args: argparse.Namespace) -> Tuple[Config, Config]:
             cfg.merge_from_dict(args.cfg_options)
         configs.append(cfg)
     return configs[0], configs[1]
-
-
-def with_progress(loader: Iterable, title: str) -> Iterator:
-    """Yields a loader's batches while a progress bar shows count and ETA."""
-    print(f'Extracting {title} features ({len(loader.dataset)} images)',
-          flush=True)
-    progress = ProgressBar(len(loader))
-    for batch in loader:
-        yield batch
-        progress.update()
-    print(flush=True)
 
 
 def evaluate(bank: FrozenFeatures, query: FrozenFeatures, feature: str,

@@ -23,6 +23,7 @@ import argparse
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from disco_mm.apis import with_progress
 from disco_mm.evaluation import extract_frozen_features
 from disco_mm.evaluation.frozen_student import (eval_loader_configs,
                                                 frozen_student, read_config)
@@ -71,11 +72,13 @@ def main() -> None:
     panels = []
     for title, config, checkpoint in args.model:
         features = extract_frozen_features(
-            frozen_student(read_config(config), checkpoint,
-                           args.feature), loader)
+            frozen_student(read_config(config), checkpoint, args.feature),
+            with_progress(loader, title))
         panels.append(
             EmbeddingPanel(title, getattr(features, args.feature),
                            features.labels))
+    print(f't-SNE of {len(panels)} x {len(loader.dataset)} embeddings',
+          flush=True)
     draw_embedding_maps(panels, args.out)
     print(f'{len(panels)} maps of {len(loader.dataset)} images written to '
           f'{args.out}')

@@ -15,11 +15,18 @@ teacher), for:
 * ``--to torchvision``: ``torchvision.models.resnet18()`` (or 34, 50, ...)
   misses only ``fc`` (ResNet students).
 
+For timm, torchvision and mmdet the file is checked against the library's
+stock model (built without weights): a student it cannot load, e.g. a
+ResNet-18 of another width, is refused with the keys and shapes that
+differ. ``--allow-mismatch`` writes it anyway, for a model built with the
+student's own constructor arguments.
+
 Example:
     python tools/model_converters/extract_student.py \\
         work_dirs/disco_r18/epoch_200.pth disco_r18_backbone.pth --to timm
 """
 from disco_mm.apis import EXPORT_TARGETS, converter_parser, export_student
+from disco_mm.apis.student_export import ALLOW_MISMATCH_FLAG
 
 
 def main(argv=None) -> None:
@@ -30,8 +37,20 @@ def main(argv=None) -> None:
         choices=EXPORT_TARGETS,
         default='mmpretrain',
         help='the library that will load the backbone (default: mmpretrain)')
+    parser.add_argument(
+        '--model-name',
+        help='the stock model to check the export against, e.g. '
+        'efficientnet_b0 (default: the stock ResNet of a ResNet student, '
+        "else model.backbone.model_name of the checkpoint's config)")
+    parser.add_argument(
+        ALLOW_MISMATCH_FLAG,
+        action='store_true',
+        help="write the file even if the target library's stock model "
+        "cannot load it (for a model built with the student's own "
+        'constructor arguments, e.g. another width)')
     args = parser.parse_args(argv)
-    weights = export_student(args.src, args.dst, args.to)
+    weights = export_student(args.src, args.dst, args.to, args.model_name,
+                             args.allow_mismatch)
     parameters = sum(value.numel() for key, value in weights.items()
                      if not key.endswith(('running_mean', 'running_var',
                                           'num_batches_tracked')))

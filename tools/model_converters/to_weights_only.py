@@ -15,6 +15,7 @@ Example:
 """
 from typing import Any, List, Tuple
 
+import numpy as np
 import torch
 
 from disco_mm.apis import converter_parser, save_checkpoint_file
@@ -36,6 +37,10 @@ def plain_copy(value: Any, path: str, dropped: List[Tuple[str, str]]) -> Any:
     Returns:
         The copy; None for an object left out (the caller skips it).
     """
+    if isinstance(value, np.generic):
+        # a numpy scalar (np.float64 even passes for a float) pickles as a
+        # numpy object, which weights_only refuses: keep its Python value
+        value = value.item()
     if isinstance(value, PLAIN_TYPES):
         return value
     if isinstance(value, torch.nn.Module):

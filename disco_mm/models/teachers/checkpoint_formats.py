@@ -12,9 +12,11 @@ Every file is loaded with ``weights_only=True``: a file that needs code to
 unpickle is refused with the command that makes a tensors-only copy.
 """
 import pickle
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (Callable, Collection, Dict, List, NamedTuple, Optional,
+                    Sequence, Tuple)
 
 import torch
+from mmengine.logging import print_log
 
 #: How many keys an error message shows of a checkpoint it cannot read.
 MAX_KEYS_SHOWN = 8
@@ -367,10 +369,12 @@ def read_projector(path: str) -> StateDict:
     return rename(state, [('', 'neck.')])
 
 
-def read_teacher_checkpoint(path: str,
-                            format: str = 'auto',
-                            projector_checkpoint: Optional[str] = None,
-                            **read_options) -> Tuple[StateDict, str]:
+def read_teacher_checkpoint(
+        path: str,
+        format: str = 'auto',
+        projector_checkpoint: Optional[str] = None,
+        teacher_keys: Optional[Collection[str]] = None,
+        **read_options) -> Tuple[StateDict, str]:
     """Reads a teacher's weights from any supported file.
 
     Args:
@@ -380,6 +384,10 @@ def read_teacher_checkpoint(path: str,
         projector_checkpoint (str, optional): A file with the projector
             (see :func:`read_projector`); it replaces any projector of
             ``path``. Defaults to None.
+        teacher_keys (Collection[str], optional): The teacher's own keys
+            (``backbone.*``, ``neck.*``); when given, the format, the files
+            and how many of their tensors the teacher takes and ignores are
+            logged. Defaults to None.
         **read_options: Options of the format's reader (see
             :func:`to_disco_mm`).
 
@@ -388,10 +396,24 @@ def read_teacher_checkpoint(path: str,
         format ``path`` was read as.
     """
     state = state_dict_of(load_checkpoint_file(path))
-    weights, format = to_disco_mm(state, format, path, **read_options)
+    weights, read_as = to_disco_mm(state, format, path, **read_options)
+    file_tensors = len(state)
     if projector_checkpoint:
+        projector = read_projector(projector_checkpoint)
+        file_tensors += len(projector)
         weights = {
             **rename(weights, [('backbone.', 'backbone.')]),
-            **read_projector(projector_checkpoint)
+            **projector
         }
-    return weights, format
+    if teacher_keys is not None:
+        taken = len(set(teacher_keys) & set(weights))
+        how = 'detected from its keys' if format == 'auto' else 'as named'
+        files = path + (f' (projector: {projector_checkpoint})'
+                        if projector_checkpoint else '')
+        print_log(
+            f'Teacher checkpoint {files}: format {read_as!r} ({how}: '
+            f'{FORMATS[read_as].description}); {taken} tensors loaded of '
+            f"the teacher's {len(teacher_keys)}, {file_tensors - taken} of "
+            f'the {file_tensors} in the file ignored.',
+            logger='current')
+    return weights, read_as

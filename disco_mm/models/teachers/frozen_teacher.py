@@ -117,7 +117,8 @@ class FrozenTeacher(BaseModule):
                     'teacher.')
         try:
             loaded, read_as = read_teacher_checkpoint(
-                checkpoint, self.format, self.projector_checkpoint)
+                checkpoint, self.format, self.projector_checkpoint,
+                teacher_keys=self.weights())
         except CheckpointFormatError as error:
             raise TeacherCheckpointError(str(error)) from error
         expected = self.weights()

@@ -83,8 +83,11 @@ def test_digits_run_exports_backbone_without_head(digits_two_steps,
     mmpretrain = export_student(checkpoint, str(tmp_path / 'mm.pth'),
                                 'mmpretrain')
     assert mmpretrain.keys() == {f'backbone.{key}' for key in backbone}
-    torchvision = export_student(checkpoint, str(tmp_path / 'tv.pth'),
-                                 'torchvision')
+    # the digits student (width 16) is no stock torchvision ResNet-18
+    torchvision = export_student(
+        checkpoint, str(tmp_path / 'tv.pth'),
+        'torchvision',
+        allow_mismatch=True)
     assert torchvision.keys() == backbone.keys()
     for key, value in backbone.items():
         assert torch.equal(torchvision[key], value), key

@@ -5,11 +5,14 @@ base (random weights, tiny widths; see tests/checkpoint_layouts.py), loads
 it into a FrozenTeacher and compares the teacher's embedding with the
 original layout's model computed from the same tensors.
 """
+import logging
+
 import pytest
 import timm
 import torch
 import torch.nn.functional as F
 import torchvision
+from mmengine.logging import MMLogger
 from mmpretrain.registry import MODELS
 
 from checkpoint_layouts import (TINY_R50, build_teacher, encoder_tensors,
@@ -46,6 +49,33 @@ def with_momentum_copies(encoders, dim=4, queue_len=8):
     return state
 
 
+class Messages(logging.Handler):
+    """Keeps the messages of the records it handles."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def logged():
+    """The messages logged to mmengine's current logger during a test."""
+    handler = Messages()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)
+
+
+def teacher_log(messages):
+    """The one message about a teacher checkpoint among ``messages``."""
+    (message, ) = [m for m in messages if m.startswith('Teacher checkpoint')]
+    return message
+
+
 @pytest.mark.parametrize('depth,constructor', [
     (18, torchvision.models.resnet18),
     (50, torchvision.models.resnet50),
@@ -80,6 +110,37 @@ def test_moco_checkpoint(save, images):
     torch.testing.assert_close(
         teacher(images),
         original_embedding(encoder, 'module.encoder_q.', 'fc.', images))
+
+
+def test_teacher_load_logs_format_file_and_tensor_counts(
+        save, tiny_cfg, logged):
+    encoder = encoder_tensors('module.encoder_q.')
+    path = save('moco_r18.pth.tar', moco_file(with_momentum_copies(encoder)))
+    teacher = build_teacher(path, tiny_cfg['backbone'], tiny_cfg['neck'])
+    loaded = len(teacher.weights())
+    # the query encoder is the teacher; its momentum copy and the queue
+    # (and its pointer) are not
+    assert loaded == len(encoder)
+    in_file = 2 * len(encoder) + 2
+    assert teacher_log(logged) == (
+        f"Teacher checkpoint {path}: format 'moco' (detected from its keys: "
+        'facebookresearch/moco: module.encoder_q.*, projector at fc.0 / '
+        f"fc.2); {loaded} tensors loaded of the teacher's {loaded}, "
+        f'{in_file - loaded} of the {in_file} in the file ignored.')
+
+
+def test_teacher_load_log_counts_a_dropped_projector(save, tiny_cfg, logged):
+    state = encoder_tensors('')
+    path = save('resnet18.pth', state)
+    teacher = build_teacher(path, tiny_cfg['backbone'], format='torchvision')
+    backbone = len(teacher.weights())
+    # the 4 tensors of the MLP at fc.0 / fc.2 are ignored without a neck
+    assert backbone == len(state) - 4
+    assert teacher_log(logged) == (
+        f"Teacher checkpoint {path}: format 'torchvision' (as named: "
+        'torchvision (or timm) ResNet state dict: conv1.*, layer1.*, ..., '
+        f"fc.*); {backbone} tensors loaded of the teacher's {backbone}, 4 of "
+        f'the {len(state)} in the file ignored.')
 
 
 # SwAV's ResNet-50w2 is ResNet-50 with stem and stages twice as wide: here
