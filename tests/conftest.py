@@ -28,6 +28,11 @@ import disco_mm  # noqa: E402,F401
 torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: mmpretrain's own tools/ (``train.py``, ``test.py``), as the installed
+#: package ships them for ``mim train mmpretrain``.
+MMPRETRAIN_TOOLS = osp.join(
+    osp.dirname(importlib.util.find_spec('mmpretrain').origin), '.mim',
+    'tools')
 DIGITS_DISCO_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'disco',
     'disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')
@@ -62,6 +67,12 @@ SMALL_RUN_OPTIONS = (
     'train_dataloader.dataset.indices=16',
     'default_hooks.logger.interval=1',
 )
+
+
+def pytest_configure(config):
+    """Registers the ``slow`` marker: ``pytest -m "not slow"`` skips them."""
+    config.addinivalue_line(
+        'markers', 'slow: an end-to-end run of a tool in a subprocess')
 
 
 @pytest.fixture(scope='session', autouse=True)

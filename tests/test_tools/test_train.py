@@ -1,13 +1,17 @@
 """tools/train.py: a 2-iteration digits DisCo run, --resume, its flags."""
+import ast
 import glob
 import importlib.util
 import json
 import os.path as osp
+import re
 import sys
 
 import pytest
 import torch
 from mmengine.config import Config
+
+from conftest import MMPRETRAIN_TOOLS
 
 TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
 
@@ -197,3 +201,24 @@ def test_bad_teacher_or_queue_stops_before_first_iteration(
     assert error in log
     assert 'Epoch(train)' not in log
     assert not glob.glob(str(tmp_path / 'work_dir' / '*.pth'))
+
+
+def test_train_tool_accepts_every_flag_of_mmpretrains(import_tool,
+                                                       monkeypatch, capsys):
+    """Our tools/train.py takes every option mmpretrain's tools/train.py has."""
+    with open(osp.join(MMPRETRAIN_TOOLS, 'train.py')) as file:
+        tree = ast.parse(file.read())
+    flags = {
+        argument.value
+        for call in ast.walk(tree) if isinstance(call, ast.Call)
+        and getattr(call.func, 'attr', None) == 'add_argument'
+        for argument in call.args
+        if isinstance(argument, ast.Constant)
+        and str(argument.value).startswith('--')
+    }
+    assert {'--no-validate', '--no-pin-memory', '--amp'} <= flags
+    monkeypatch.setattr(sys, 'argv', ['train.py', '--help'])
+    with pytest.raises(SystemExit):
+        import_tool('train.py').parse_args()
+    ours = set(re.findall(r'--[\w-]+', capsys.readouterr().out))
+    assert flags - ours == set()

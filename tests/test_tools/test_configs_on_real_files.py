@@ -1,0 +1,370 @@
+"""Every shipped config trains through ``tools/train.py`` on real files.
+
+Each config under ``configs/`` (but the detection ones, which need mmdet
+with a full mmcv) runs as shipped - its own dataset class, pipeline,
+sampler, collate function, data loader workers and hooks - on image files
+written at test time (:mod:`real_files`). Only these are overridden: the
+data root (and BINGO's bag file), the batch size, the number of epochs
+(one), the queue length and the checkpoint files (teacher; the student of an
+evaluation config, which is the checkpoint its pretraining config wrote in
+this module). Every run must write a checkpoint; evaluation configs are
+then also run through ``tools/test.py``.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import re
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from checkpoint_layouts import encoder_tensors, moco_file
+from conftest import (MMPRETRAIN_TOOLS, REPO_ROOT, _run_tool,
+                      teacher_state_dict)
+from real_files import (cifar_checksum_module, make_cifar_tree,
+                        make_image_folder, make_imagenet_tree)
+
+pytestmark = pytest.mark.slow
+
+#: Configs that need mmdet with a full mmcv; their parse and convert tests
+#: are in test_configs_benchmarks.py and test_to_mmdet.py.
+DETECTION_FOLDER = osp.join('configs', 'benchmarks', 'detection')
+#: Images per batch of every ImageNet-layout run: 8 training images make
+#: 2 iterations.
+BATCH_SIZE = 4
+
+
+def shipped_configs():
+    """Every config file a user can run, relative to the repository."""
+    paths = glob.glob(
+        osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
+    configs = sorted(
+        osp.relpath(path, REPO_ROOT) for path in paths
+        if f'{os.sep}_base_{os.sep}' not in path)
+    return configs
+
+
+def is_evaluation(config: str) -> bool:
+    """Evaluation configs train a probe on a student pretrained here."""
+    return config.startswith(osp.join('configs', 'benchmarks'))
+
+
+RUN_CONFIGS = [
+    config for config in shipped_configs()
+    if not config.startswith(DETECTION_FOLDER)
+]
+# Pretraining first, so that an evaluation config finds its student.
+RUN_CONFIGS.sort(key=lambda config: (is_evaluation(config), config))
+
+
+def test_no_config_is_left_out():
+    """Every config is run here, or is a detection config."""
+    left_out = set(shipped_configs()) - set(RUN_CONFIGS)
+    assert all(config.startswith(DETECTION_FOLDER) for config in left_out)
+    assert len(RUN_CONFIGS) + len(left_out) == len(shipped_configs())
+    assert len(RUN_CONFIGS) > 60
+
+
+@pytest.fixture(scope='module')
+def real_data(tmp_path_factory):
+    """The real-file data sets and the module that accepts CIFAR files."""
+    root = tmp_path_factory.mktemp('real_data')
+    cifar = {
+        num_classes: make_cifar_tree(str(root / f'cifar{num_classes}'),
+                                     num_classes)
+        for num_classes in (10, 100)
+    }
+    cifar_checksums = root / 'cifar_checksums'
+    cifar_checksums.mkdir()
+    cifar_checksum_module(str(cifar_checksums), cifar)
+    imagenet = make_imagenet_tree(str(root / 'imagenet'))
+    for percent, subset in imagenet['subsets'].items():
+        _run_tool([
+            sys.executable, 'tools/dataset_converters/semi_supervised_subset.py',
+            subset,
+            osp.join(imagenet['root'], 'meta', f'train_{percent}percent.txt'),
+            '--train-dir', osp.join(imagenet['root'], 'train')
+        ])
+    return dict(
+        imagenet=imagenet,
+        cifar=cifar,
+        folder=str(root / 'images'),
+        folder_images=make_image_folder(str(root / 'images')),
+        cifar_checksums=str(cifar_checksums),
+        root=root)
+
+
+def teacher_layout(teacher: dict) -> str:
+    """The published layout a test teacher file of this config is written in.
+
+    A ResNet-50 with MoCo's projector is written as facebookresearch/moco
+    saves it, a ResNet-50w2 with SwAV's as facebookresearch/swav does, and
+    anything else (the digits teachers) as mmpretrain does.
+    """
+    backbone, neck = teacher['backbone'], teacher.get('neck') or {}
+    if backbone.get('depth') == 50 and neck.get('type') == 'MoCoV2Neck':
+        return 'moco'
+    if backbone.get('depth') == 50 and neck.get('type') == 'BatchNormMLPNeck':
+        return 'swav'
+    return 'mmpretrain'
+
+
+def write_teacher(teacher: dict, path: str) -> None:
+    """Writes a random teacher for ``teacher`` (a FrozenTeacher config)."""
+    layout = teacher_layout(teacher)
+    backbone, neck = teacher['backbone'], teacher['neck']
+    width = backbone.get('base_channels', 64)
+    if layout == 'moco':
+        state = encoder_tensors(
+            'module.encoder_q.', 50, width,
+            ('fc.', 'mlp', neck['hid_channels'], neck['out_channels']))
+        torch.save(moco_file(state), path)
+    elif layout == 'swav':
+        state = encoder_tensors(
+            'module.', 50, width,
+            ('projection_head.', 'bn_mlp', neck['hid_channels'],
+             neck['out_channels']))
+        state['module.prototypes.weight'] = torch.randn(
+            3000, neck['out_channels'])
+        torch.save(state, path)
+    else:
+        torch.save({'state_dict': teacher_state_dict(backbone, neck)}, path)
+
+
+@pytest.fixture(scope='module')
+def teacher_file(real_data):
+    """Returns a function giving a random teacher file for a config.
+
+    Files are written once per architecture and layout.
+    """
+    written = {}
+
+    def file_for(teacher: dict) -> str:
+        key = json.dumps([teacher['backbone'], teacher.get('neck')],
+                         sort_keys=True)
+        if key not in written:
+            path = str(real_data['root'] / f'teacher_{len(written)}.pth')
+            write_teacher(teacher, path)
+            written[key] = path
+        return written[key]
+
+    return file_for
+
+
+def dataset_root_options(prefix: str, dataset: dict, real_data: dict,
+                         bag_file: str = None) -> list:
+    """The ``--cfg-options`` pointing a data set config at the test files."""
+    kind = dataset['type']
+    if kind == 'NeighbourBagDataset':
+        return [f'{prefix}.bag_file={bag_file}'] + dataset_root_options(
+            f'{prefix}.dataset', dataset['dataset'], real_data)
+    if kind == 'ImageNet':
+        return [f'{prefix}.data_root={real_data["imagenet"]["root"]}']
+    if kind in ('CIFAR10', 'CIFAR100'):
+        num_classes = int(kind[len('CIFAR'):])
+        return [f'{prefix}.data_root={real_data["cifar"][num_classes]["root"]}']
+    if kind == 'CheckedCustomDataset':
+        return [f'{prefix}.data_root={real_data["folder"]}']
+    if kind == 'Digits':  # shipped with scikit-learn
+        return []
+    raise AssertionError(f'No test data for data sets of type {kind}')
+
+
+def cifar_in(cfg: Config) -> bool:
+    """Whether a config reads mmpretrain's CIFAR files."""
+    return any(
+        cfg.get(loader) and cfg[loader].dataset.type.startswith('CIFAR')
+        for loader in ('train_dataloader', 'val_dataloader'))
+
+
+class ConfigRuns:
+    """Runs configs once each and remembers their checkpoints."""
+
+    def __init__(self, real_data, teacher_file, tmp_path_factory):
+        self.real_data = real_data
+        self.teacher_file = teacher_file
+        self.tmp_path_factory = tmp_path_factory
+        self.checkpoints = {}
+        self.logs = {}
+
+    def options(self, cfg: Config) -> list:
+        """The overrides of one config's run (see the module docstring)."""
+        train = cfg.train_dataloader
+        is_digits = train.dataset.type == 'Digits'
+        options = ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
+        if not is_digits:
+            options.append(f'train_dataloader.batch_size={BATCH_SIZE}')
+            if cfg.model.get('queue_len'):
+                options.append(f'model.queue_len={2 * BATCH_SIZE}')
+        bag_file = None
+        if train.dataset.type == 'NeighbourBagDataset':
+            bag_file = self.bingo_bags(cfg)
+        options += dataset_root_options('train_dataloader.dataset',
+                                        train.dataset, self.real_data,
+                                        bag_file)
+        if cfg.get('val_dataloader'):
+            options += dataset_root_options('val_dataloader.dataset',
+                                            cfg.val_dataloader.dataset,
+                                            self.real_data)
+            if not is_digits:
+                options.append(f'val_dataloader.batch_size={BATCH_SIZE}')
+        if cfg.model.get('teacher'):
+            options.append('model.teacher.checkpoint=' +
+                           self.teacher_file(cfg.model.teacher.to_dict()))
+        if cfg.model.type == 'ImageClassifier':
+            options.append('model.backbone.init_cfg.checkpoint=' +
+                           self.pretrained_student(cfg))
+        return options
+
+    def environment(self, cfg: Config) -> dict:
+        """Environment of a run: CIFAR's checksums of the test files."""
+        if cifar_in(cfg):
+            return dict(PYTHONPATH=self.real_data['cifar_checksums'])
+        return {}
+
+    def pretrained_student(self, cfg: Config) -> str:
+        """The checkpoint of the pretraining config an evaluation config names.
+
+        Its ``init_cfg.checkpoint`` is ``work_dirs/<pretraining config>/...``.
+        """
+        named = cfg.model.backbone.init_cfg.checkpoint
+        name = named.split('/')[1]
+        matches = glob.glob(
+            osp.join(REPO_ROOT, 'configs', '*', f'{name}.py'))
+        assert len(matches) == 1, f'{named} names no pretraining config'
+        return self.train(osp.relpath(matches[0], REPO_ROOT))
+
+    def bingo_bags(self, cfg: Config) -> str:
+        """BINGO's bags of the test images, by the documented tool."""
+        path = str(self.tmp_path_factory.mktemp('bags') / 'bags.npy')
+        options = dataset_root_options('train_dataloader.dataset.dataset',
+                                       cfg.train_dataloader.dataset.dataset,
+                                       self.real_data)
+        _run_tool([
+            sys.executable, 'tools/analysis_tools/build_bingo_bags.py',
+            cfg.filename,
+            self.teacher_file(cfg.model.teacher.to_dict()), '--out', path,
+            *(['--cfg-options', *options] if options else [])
+        ])
+        return path
+
+    def train(self, config: str, tool: str = 'tools/train.py',
+              extra_options: tuple = ()) -> str:
+        """Trains ``config`` for one epoch; returns its checkpoint.
+
+        Args:
+            config (str): The config, relative to the repository.
+            tool (str): The training script. Defaults to ours.
+            extra_options (tuple): More ``--cfg-options``.
+        """
+        key = (config, tool, extra_options)
+        if key in self.checkpoints:
+            return self.checkpoints[key]
+        cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+        work_dir = str(self.tmp_path_factory.mktemp('run') / 'work_dir')
+        log = _run_tool(
+            [sys.executable, tool, config, '--work-dir', work_dir,
+             '--cfg-options', *self.options(cfg), *extra_options],
+            timeout=900,
+            **self.environment(cfg))
+        checkpoint = osp.join(work_dir, 'epoch_1.pth')
+        assert osp.isfile(checkpoint), log[-3000:]
+        self.checkpoints[key], self.logs[key] = checkpoint, log
+        return checkpoint
+
+    def test(self, config: str, checkpoint: str) -> str:
+        """Runs ``tools/test.py`` on an evaluation config."""
+        cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+        options = [
+            option for option in self.options(cfg)
+            if not option.startswith(('train_cfg', 'model.backbone.init_cfg'))
+        ]
+        options = [
+            option.replace('val_dataloader', 'test_dataloader')
+            for option in options if not option.startswith('train_dataloader')
+        ]
+        work_dir = str(self.tmp_path_factory.mktemp('test') / 'work_dir')
+        return _run_tool(
+            [sys.executable, 'tools/test.py', config, checkpoint,
+             '--work-dir', work_dir, '--cfg-options', *options],
+            timeout=900,
+            **self.environment(cfg))
+
+
+@pytest.fixture(scope='module')
+def config_runs(real_data, teacher_file, tmp_path_factory):
+    """One :class:`ConfigRuns` for the module."""
+    return ConfigRuns(real_data, teacher_file, tmp_path_factory)
+
+
+@pytest.mark.parametrize('config', RUN_CONFIGS)
+def test_config_trains_on_real_files(config, config_runs):
+    checkpoint = config_runs.train(config)
+    state = torch.load(checkpoint, map_location='cpu', weights_only=True)
+    assert state['meta']['epoch'] == 1 and state['meta']['iter'] >= 1
+    tensors = state['state_dict'].values()
+    assert all(torch.isfinite(tensor).all() for tensor in tensors
+               if tensor.is_floating_point())
+    if is_evaluation(config):
+        log = config_runs.test(config, checkpoint)
+        assert re.search(r'accuracy/top1: \d', log), log[-3000:]
+
+
+#: mmpretrain's own training script, as ``mim train mmpretrain`` runs it.
+MMPRETRAIN_TRAIN = osp.join(MMPRETRAIN_TOOLS, 'train.py')
+
+
+def first_iteration_losses(log: str) -> dict:
+    """The loss terms logged for iteration 1 of epoch 1."""
+    line = re.search(r'Epoch\(train\)\s*\[1\]\[1/\d+\].*', log)
+    assert line, log[-3000:]
+    return dict(re.findall(r'(loss\w*): (\S+)', line.group(0)))
+
+
+@pytest.mark.parametrize('config', [
+    'configs/disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py',
+    'configs/benchmarks/linear/resnet18_8xb32-linear-steplr-100e_in1k.py',
+])
+def test_mmpretrain_train_tool_gives_the_same_losses(config, config_runs):
+    """mmpretrain's tools/train.py runs the config to the same first losses.
+
+    Both runs are seeded (``randomness.seed=0``) so that their data order,
+    augmentations and initial weights can be compared.
+    """
+    seeded = ('randomness.seed=0', )
+    losses = []
+    for tool in ('tools/train.py', MMPRETRAIN_TRAIN):
+        config_runs.train(config, tool, seeded)
+        losses.append(
+            first_iteration_losses(config_runs.logs[config, tool, seeded]))
+    assert 'loss' in losses[0]
+    assert losses[0] == losses[1]
+
+
+
+def test_knn_eval_on_imagenet_files(config_runs, real_data, tmp_path):
+    """The documented ImageNet kNN command, on the DisCo student's checkpoint.
+
+    The data config is mmpretrain's ImageNet base, which sets no
+    ``collate_fn``.
+    """
+    config = 'configs/disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py'
+    root = real_data['imagenet']['root']
+    out = str(tmp_path / 'knn.json')
+    log = _run_tool([
+        sys.executable, 'tools/analysis_tools/knn_eval.py', config,
+        config_runs.train(config), '--data-config',
+        'mmpretrain::_base_/datasets/imagenet_bs32.py', '--k', '1', '3',
+        '--out', out, '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}'
+    ])
+    with open(out) as file:
+        record = json.load(file)
+    assert record['bank_images'] == len(real_data['imagenet']['train'])
+    assert record['query_images'] == len(real_data['imagenet']['val'])
+    assert [result['k'] for result in record['results']] == [1, 3]
+    assert 'kNN k=3' in log
