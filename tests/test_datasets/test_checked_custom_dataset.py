@@ -2,7 +2,9 @@
 
 The folder holds one image of each readable variant (RGB JPEG, grayscale,
 RGBA, CMYK, 16-bit PNG) and three unreadable files: random bytes named
-.jpg, a JPEG cut in half, and an empty file.
+.jpg, a JPEG cut in half, and an empty file. Another holds images that PIL
+opens and verifies but OpenCV, the pipeline's default decoder, cannot
+decode.
 """
 import io
 
@@ -52,14 +54,14 @@ def image_folder(tmp_path):
 
 
 def build(folder, **kwargs):
-    """The dataset of ``folder`` that only loads images."""
+    """The dataset of ``folder``; its pipeline only loads images."""
     return DATASETS.build(
         dict(
-            type='CheckedCustomDataset',
-            data_root=str(folder),
-            with_label=False,
-            pipeline=[dict(type='LoadImageFromFile')],
-            **kwargs))
+            dict(
+                type='CheckedCustomDataset',
+                data_root=str(folder),
+                with_label=False,
+                pipeline=[dict(type='LoadImageFromFile')]), **kwargs))
 
 
 def test_raise_lists_every_unreadable_file(image_folder):
@@ -103,3 +105,81 @@ def test_unknown_policy_is_refused(image_folder):
     with pytest.raises(ValueError, match="'raise', 'skip'"):
         build(image_folder, bad_image_policy='ignore')
 
+
+
+def pil_bytes(image_format, mode='RGB'):
+    """A 16x16 image in one of PIL's formats."""
+    buffer = io.BytesIO()
+    Image.new('RGB', (16, 16), RGB).convert(mode).save(
+        buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def damaged_sos_jpeg():
+    """A JPEG whose start-of-scan header names a component it lacks."""
+    data = bytearray(jpeg_bytes())
+    start_of_scan = data.index(b'\xff\xda')
+    data[start_of_scan + 5] = 9  # the first component selector
+    return bytes(data)
+
+
+#: Files PIL opens and verifies, named as an image folder would hold them.
+OPENCV_UNDECODABLE = {
+    'tga.jpg': lambda: pil_bytes('TGA'),
+    'ico.png': lambda: pil_bytes('ICO'),
+    'damaged_sos.jpg': damaged_sos_jpeg,
+    'qoi.png': lambda: pil_bytes('QOI'),
+    'pcx.jpg': lambda: pil_bytes('PCX'),
+    'sgi.jpg': lambda: pil_bytes('SGI'),
+    'dds.png': lambda: pil_bytes('DDS'),
+    'xbm.png': lambda: pil_bytes('XBM', mode='1'),
+    'eps.jpg': lambda: pil_bytes('EPS'),
+}
+
+
+@pytest.fixture
+def undecodable_folder(tmp_path):
+    """One image OpenCV reads and every file of OPENCV_UNDECODABLE."""
+    Image.new('RGB', (16, 16), RGB).save(tmp_path / 'good.jpg')
+    for name, make in OPENCV_UNDECODABLE.items():
+        (tmp_path / name).write_bytes(make())
+    return tmp_path
+
+
+def test_files_pil_opens_but_opencv_cannot_are_found(undecodable_folder):
+    for name in OPENCV_UNDECODABLE:
+        path = undecodable_folder / name
+        with Image.open(path) as image:
+            image.verify()
+    with pytest.raises(ValueError) as error:
+        build(undecodable_folder)
+    message = str(error.value)
+    assert message.startswith(f'{len(OPENCV_UNDECODABLE)} of '
+                              f'{len(OPENCV_UNDECODABLE) + 1} images cannot '
+                              'be read:')
+    for name in OPENCV_UNDECODABLE:
+        assert f'{undecodable_folder / name}: the pipeline cannot decode ' \
+            'it' in message
+
+
+def test_skip_leaves_out_what_the_pipeline_cannot_decode(undecodable_folder):
+    dataset = build(
+        undecodable_folder,
+        bad_image_policy='skip',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='RandomResizedCrop', scale=8),
+            dict(type='PackInputs')
+        ])
+    assert len(dataset.skipped_images) == len(OPENCV_UNDECODABLE)
+    assert len(dataset) == 1
+    assert dataset[0]['inputs'].shape == (3, 8, 8)
+
+
+def test_check_decodes_with_the_pipelines_backend(tmp_path):
+    (tmp_path / 'tga.jpg').write_bytes(OPENCV_UNDECODABLE['tga.jpg']())
+    dataset = build(
+        tmp_path,
+        pipeline=[dict(type='LoadImageFromFile', imdecode_backend='pillow')])
+    assert len(dataset) == 1
+    np.testing.assert_array_equal(dataset[0]['img'][8, 8], RGB[::-1])
