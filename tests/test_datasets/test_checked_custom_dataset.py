@@ -6,17 +6,14 @@ RGBA, CMYK, 16-bit PNG) and three unreadable files: random bytes named
 opens and verifies but OpenCV, the pipeline's default decoder, cannot
 decode.
 """
-import io
-
 import numpy as np
 import pytest
 from mmpretrain.registry import DATASETS
 from PIL import Image
 
+from image_files import OPENCV_UNDECODABLE, RGB, jpeg_bytes
 from disco_mm.datasets.checked_custom_dataset import image_problem
 
-#: A colour every variant encodes, as RGB.
-RGB = (200, 50, 20)
 #: Readable files: how each is written, and the BGR pixel it must load as.
 READABLE = {
     'rgb.jpg': (lambda: Image.new('RGB', (16, 16), RGB), RGB[::-1]),
@@ -30,14 +27,6 @@ READABLE = {
         np.full((16, 16), 40000, dtype=np.uint16)), (156, 156, 156)),
 }
 UNREADABLE = ('corrupt.jpg', 'empty.jpg', 'truncated.jpg')
-
-
-def jpeg_bytes():
-    """A complete JPEG of noise (large enough to cut in half)."""
-    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(noise).save(buffer, format='JPEG')
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -105,36 +94,6 @@ def test_unknown_policy_is_refused(image_folder):
     with pytest.raises(ValueError, match="'raise', 'skip'"):
         build(image_folder, bad_image_policy='ignore')
 
-
-
-def pil_bytes(image_format, mode='RGB'):
-    """A 16x16 image in one of PIL's formats."""
-    buffer = io.BytesIO()
-    Image.new('RGB', (16, 16), RGB).convert(mode).save(
-        buffer, format=image_format)
-    return buffer.getvalue()
-
-
-def damaged_sos_jpeg():
-    """A JPEG whose start-of-scan header names a component it lacks."""
-    data = bytearray(jpeg_bytes())
-    start_of_scan = data.index(b'\xff\xda')
-    data[start_of_scan + 5] = 9  # the first component selector
-    return bytes(data)
-
-
-#: Files PIL opens and verifies, named as an image folder would hold them.
-OPENCV_UNDECODABLE = {
-    'tga.jpg': lambda: pil_bytes('TGA'),
-    'ico.png': lambda: pil_bytes('ICO'),
-    'damaged_sos.jpg': damaged_sos_jpeg,
-    'qoi.png': lambda: pil_bytes('QOI'),
-    'pcx.jpg': lambda: pil_bytes('PCX'),
-    'sgi.jpg': lambda: pil_bytes('SGI'),
-    'dds.png': lambda: pil_bytes('DDS'),
-    'xbm.png': lambda: pil_bytes('XBM', mode='1'),
-    'eps.jpg': lambda: pil_bytes('EPS'),
-}
 
 
 @pytest.fixture
