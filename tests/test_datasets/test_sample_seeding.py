@@ -5,6 +5,7 @@ loads 2 epochs of 12 images in batches of 4, by a shuffling sampler.
 """
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -12,6 +13,7 @@ from mmengine.dataset import DefaultSampler, default_collate
 from mmpretrain.registry import DATASETS
 from torch.utils.data import DataLoader
 
+from disco_mm.datasets import Digits, NeighbourBagDataset
 from disco_mm.datasets.sample_seeding import (EpochSampleKeys, SampleKey,
                                               seed_dataset_per_sample)
 
@@ -96,5 +98,31 @@ def test_views_depend_on_seed_epoch_and_index(digits):
     assert not hasattr(digits.pipeline.pipeline, 'seed')
 
 
+def write_bags(folder, bags):
+    """Writes BINGO bags to ``folder/bags.npy`` and returns the path."""
+    np.save(folder / 'bags.npy', np.asarray(bags))
+    return str(folder / 'bags.npy')
+
+
 def test_data_set_without_sample_index_is_reported():
     assert not seed_dataset_per_sample([1, 2, 3], SEED)
+
+
+def test_bag_neighbour_follows_the_anchors_seed(tmp_path):
+    # plain views: only the neighbour drawn from a bag of 5 is random
+    dataset = NeighbourBagDataset(
+        Digits(indices=6, pipeline=[
+            dict(type='MultiView', num_views=1, transforms=[[]]),
+            dict(type='PackInputs')
+        ]), write_bags(tmp_path, [[1, 2, 3, 4, 5]] * 6))
+    assert seed_dataset_per_sample(dataset, SEED)
+
+    def neighbours(epoch):
+        return [
+            int(dataset[SampleKey(0, epoch)]['inputs'][1].sum())
+            for _ in range(4)
+        ]
+
+    drawn = neighbours(epoch=0)
+    assert len(set(drawn)) == 1
+    assert len({neighbours(epoch)[0] for epoch in range(8)}) > 1
