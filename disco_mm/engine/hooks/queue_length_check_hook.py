@@ -33,8 +33,8 @@ class QueueLengthCheckHook(Hook):
     Checked before the first iteration, with errors that name the fields:
 
     * the data set must give every process at least one batch per epoch;
-      with ``drop_last=True`` a batch larger than a process's share of the
-      data would train nothing;
+      an empty data set, or with ``drop_last=True`` a batch larger than a
+      process's share of the data, would train nothing;
     * each iteration enqueues the keys of every process, so a queue must
       hold a whole number of global batches (else the iteration that wraps
       it around fails, hours into a run);
@@ -78,9 +78,12 @@ class QueueLengthCheckHook(Hook):
         """Refuses a loader that gives no batch in an epoch."""
         if len(loader) > 0:
             return
+        if len(loader.dataset) == 0:
+            raise ValueError(
+                'The training data set (train_dataloader.dataset) is empty: '
+                'nothing would be trained.')
         processes = get_world_size()
-        share = len(loader.sampler) if hasattr(loader.sampler,
-                                               '__len__') else None
+        share = len(loader.sampler)
         raise ValueError(
             f'train_dataloader.batch_size ({loader.batch_size}) is larger '
             f'than the {share} images each of the {processes} processes '

@@ -51,6 +51,14 @@ def test_batch_larger_than_data_set_names_all_three():
     assert 'at most 24' in str(error.value)
 
 
+def test_empty_data_set_is_named():
+    runner = SimpleNamespace(
+        model=SimpleNamespace(), train_dataloader=loader_of(0, 8), iter=0)
+    with pytest.raises(ValueError, match=r'^The training data set '
+                       r'\(train_dataloader.dataset\) is empty'):
+        QueueLengthCheckHook().before_train(runner)
+
+
 def resumed_with_queue(saved_len, queue_len):
     """Loads a checkpoint with a queue of ``saved_len`` into a resume."""
     model = torch.nn.Module()
