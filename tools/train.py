@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 from disco_mm.apis import (add_runner_args, keep_freed_cpu_memory,
                            load_config)
 from disco_mm.compat import leave_distributed
+from disco_mm.datasets import check_train_data_root
 from disco_mm.engine import amp_optim_wrapper_type
 
 #: The data loaders a training run builds.
@@ -77,6 +78,7 @@ def apply_train_flags(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = apply_train_flags(load_config(args, DATALOADERS), args)
+    check_train_data_root(cfg)
     if not torch.cuda.is_available() and not args.return_freed_memory:
         keep_freed_cpu_memory()
     Runner.from_cfg(cfg).train()

@@ -2,19 +2,18 @@
 
 The folder holds one image of each readable variant (RGB JPEG, grayscale,
 RGBA, CMYK, 16-bit PNG) and three unreadable files: random bytes named
-.jpg, a JPEG cut in half, and an empty file.
+.jpg, a JPEG cut in half, and an empty file. Another holds images that PIL
+opens and verifies but OpenCV, the pipeline's default decoder, cannot
+decode.
 """
-import io
-
 import numpy as np
 import pytest
 from mmpretrain.registry import DATASETS
 from PIL import Image
 
+from image_files import OPENCV_UNDECODABLE, RGB, jpeg_bytes
 from disco_mm.datasets.checked_custom_dataset import image_problem
 
-#: A colour every variant encodes, as RGB.
-RGB = (200, 50, 20)
 #: Readable files: how each is written, and the BGR pixel it must load as.
 READABLE = {
     'rgb.jpg': (lambda: Image.new('RGB', (16, 16), RGB), RGB[::-1]),
@@ -28,14 +27,6 @@ READABLE = {
         np.full((16, 16), 40000, dtype=np.uint16)), (156, 156, 156)),
 }
 UNREADABLE = ('corrupt.jpg', 'empty.jpg', 'truncated.jpg')
-
-
-def jpeg_bytes():
-    """A complete JPEG of noise (large enough to cut in half)."""
-    noise = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(noise).save(buffer, format='JPEG')
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -52,14 +43,14 @@ def image_folder(tmp_path):
 
 
 def build(folder, **kwargs):
-    """The dataset of ``folder`` that only loads images."""
+    """The dataset of ``folder``; its pipeline only loads images."""
     return DATASETS.build(
         dict(
-            type='CheckedCustomDataset',
-            data_root=str(folder),
-            with_label=False,
-            pipeline=[dict(type='LoadImageFromFile')],
-            **kwargs))
+            dict(
+                type='CheckedCustomDataset',
+                data_root=str(folder),
+                with_label=False,
+                pipeline=[dict(type='LoadImageFromFile')]), **kwargs))
 
 
 def test_raise_lists_every_unreadable_file(image_folder):
@@ -103,3 +94,51 @@ def test_unknown_policy_is_refused(image_folder):
     with pytest.raises(ValueError, match="'raise', 'skip'"):
         build(image_folder, bad_image_policy='ignore')
 
+
+
+@pytest.fixture
+def undecodable_folder(tmp_path):
+    """One image OpenCV reads and every file of OPENCV_UNDECODABLE."""
+    Image.new('RGB', (16, 16), RGB).save(tmp_path / 'good.jpg')
+    for name, make in OPENCV_UNDECODABLE.items():
+        (tmp_path / name).write_bytes(make())
+    return tmp_path
+
+
+def test_files_pil_opens_but_opencv_cannot_are_found(undecodable_folder):
+    for name in OPENCV_UNDECODABLE:
+        path = undecodable_folder / name
+        with Image.open(path) as image:
+            image.verify()
+    with pytest.raises(ValueError) as error:
+        build(undecodable_folder)
+    message = str(error.value)
+    assert message.startswith(f'{len(OPENCV_UNDECODABLE)} of '
+                              f'{len(OPENCV_UNDECODABLE) + 1} images cannot '
+                              'be read:')
+    for name in OPENCV_UNDECODABLE:
+        assert f'{undecodable_folder / name}: the pipeline cannot decode ' \
+            'it' in message
+
+
+def test_skip_leaves_out_what_the_pipeline_cannot_decode(undecodable_folder):
+    dataset = build(
+        undecodable_folder,
+        bad_image_policy='skip',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='RandomResizedCrop', scale=8),
+            dict(type='PackInputs')
+        ])
+    assert len(dataset.skipped_images) == len(OPENCV_UNDECODABLE)
+    assert len(dataset) == 1
+    assert dataset[0]['inputs'].shape == (3, 8, 8)
+
+
+def test_check_decodes_with_the_pipelines_backend(tmp_path):
+    (tmp_path / 'tga.jpg').write_bytes(OPENCV_UNDECODABLE['tga.jpg']())
+    dataset = build(
+        tmp_path,
+        pipeline=[dict(type='LoadImageFromFile', imdecode_backend='pillow')])
+    assert len(dataset) == 1
+    np.testing.assert_array_equal(dataset[0]['img'][8, 8], RGB[::-1])

@@ -2,6 +2,7 @@
 
 The training subprocesses import this module through ``custom_imports``.
 """
+import json
 import os
 import signal
 
@@ -82,3 +83,27 @@ class SaveQueueOfRank(Hook):
         torch.save(
             dict(queue=model.queue, queue_ptr=model.queue_ptr),
             os.path.join(runner.work_dir, f'queue_rank{get_rank()}.pth'))
+
+
+@HOOKS.register_module()
+class RecordSampleIndices(Hook):
+    """Appends each iteration's sample indices to a file per process.
+
+    ``work_dir/samples_rank{rank}.jsonl`` gets one line per iteration:
+    ``{"iter": 1-based iteration, "epoch": 1-based epoch, "samples": [...]}``.
+    """
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        """Writes the ``sample_idx`` of every sample of the batch."""
+        samples = [
+            int(sample.sample_idx) for sample in data_batch['data_samples']
+        ]
+        path = os.path.join(runner.work_dir, f'samples_rank{get_rank()}.jsonl')
+        with open(path, 'a') as file:
+            file.write(
+                json.dumps(
+                    dict(
+                        iter=runner.iter + 1,
+                        epoch=runner.epoch + 1,
+                        samples=samples)) + '\n')

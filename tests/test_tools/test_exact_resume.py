@@ -4,7 +4,9 @@
 checkpoint every 2 iterations: most checkpoints are mid-epoch. One run goes
 through; another is killed three times (after iteration 3, while saving
 iteration 6's checkpoint, after iteration 8 just before its checkpoint) and
-resumed with ``--resume`` each time. A third stops at a NaN loss.
+resumed with ``--resume`` each time. A third stops at a NaN loss. Two
+more keep the shipped data loader workers (one, persistent): one goes
+through, one is killed in the middle of epoch 2 and resumed.
 """
 import itertools
 import os.path as osp
@@ -18,6 +20,8 @@ RUN_OPTIONS = ('train_dataloader.dataset.indices=24', 'train_cfg.max_epochs=3',
                'default_hooks.checkpoint.by_epoch=False',
                'default_hooks.checkpoint.interval=2')
 KILLED = -9
+WORKER_OPTIONS = ('train_dataloader.num_workers=',
+                  'train_dataloader.persistent_workers=')
 
 
 @pytest.fixture(scope='module')
@@ -25,18 +29,23 @@ def train(config_with_hooks, digits_teacher, small_run_options, run_tool):
     """Returns a function that trains the 9-iteration run in a work dir.
 
     Its arguments: the work dir, the fault-injection hooks
-    (tests/test_tools/fault_injection.py), the expected exit status and
-    whether to pass ``--resume``. It returns the run's output.
+    (tests/test_tools/fault_injection.py), the expected exit status,
+    whether to pass ``--resume`` and whether to keep the config's data
+    loader workers. It returns the run's output.
     """
     runs = itertools.count()
 
-    def run(work_dir, hooks=(), returncode=0, resume=False):
+    def run(work_dir, hooks=(), returncode=0, resume=False, workers=False):
         config = config_with_hooks(f'run_{next(runs)}', hooks)
+        options = [
+            option for option in small_run_options
+            if not (workers and option.startswith(WORKER_OPTIONS))
+        ]
         command = [
             sys.executable, 'tools/train.py', config, '--work-dir',
             str(work_dir), *(['--resume'] if resume else []),
             '--cfg-options', f'model.teacher.checkpoint={digits_teacher[0]}',
-            *small_run_options, *RUN_OPTIONS
+            *options, *RUN_OPTIONS
         ]
         return run_tool(
             command, returncode=returncode, PYTHONPATH=TOOLS_TESTS)
@@ -127,3 +136,33 @@ def test_nan_loss_stops_before_it_is_saved(tmp_path, train):
     state = load(tmp_path / 'iter_4.pth')['state_dict']
     assert all(value.isfinite().all() for value in state.values()
                if value.is_floating_point())
+
+
+@pytest.fixture(scope='module')
+def shipped_workers(tmp_path_factory, train):
+    """Runs with the config's persistent worker: uninterrupted, resumed."""
+    ends = {}
+    work_dir = tmp_path_factory.mktemp('workers_uninterrupted')
+    log = train(work_dir, workers=True)
+    ends['uninterrupted'] = load(work_dir / 'iter_9.pth')
+    work_dir = tmp_path_factory.mktemp('workers_killed')
+    train(
+        work_dir, [dict(type='KillAtIteration', iteration=5)],
+        KILLED,
+        workers=True)
+    train(work_dir, resume=True, workers=True)
+    ends['resumed'] = load(work_dir / 'iter_9.pth')
+    return dict(log=log, **ends)
+
+
+@pytest.mark.slow
+def test_persistent_workers_resume_bit_identically(shipped_workers):
+    # the digits config as shipped: one worker process, kept across epochs
+    assert 'num_workers=1,\n    persistent_workers=True,' in \
+        shipped_workers['log']
+    state = shipped_workers['resumed']['state_dict']
+    reference = shipped_workers['uninterrupted']['state_dict']
+    assert state.keys() == reference.keys()
+    differ = [key for key, value in reference.items()
+              if not torch.equal(state[key], value)]
+    assert differ == []

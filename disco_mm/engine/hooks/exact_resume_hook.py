@@ -1,6 +1,6 @@
 """Resuming a killed run so that it continues exactly where it stopped."""
 import random
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -10,6 +10,8 @@ from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS
 from torch.utils.data import Sampler
+
+from ...datasets.sample_seeding import EpochSampleKeys, seed_dataset_per_sample
 
 
 def random_states() -> dict:
@@ -32,25 +34,29 @@ def set_random_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(states['cuda'])
 
 
-class SkipFirstSamples(Sampler):
-    """A sampler that leaves out the first ``skip`` indices of another.
+def data_position(runner, meta: dict, batches_per_epoch: int) -> dict:
+    """Where a checkpoint stands in the data, in samples.
 
     Args:
-        sampler (Sampler): The epoch's sampler.
-        skip (int): How many of its indices were already trained on.
+        runner (Runner): The training runner.
+        meta (dict): The checkpoint's ``meta`` (``epoch``, ``iter``).
+        batches_per_epoch (int): The loader's length in a whole epoch.
+
+    Returns:
+        dict: ``samples`` (trained in all, over all processes),
+        ``epoch_samples`` (of them, in the epoch being trained),
+        ``batch_size`` (per process), ``processes`` and
+        ``batches_per_epoch``.
     """
-
-    def __init__(self, sampler: Sampler, skip: int) -> None:
-        self.sampler = sampler
-        self.skip = skip
-
-    def __iter__(self) -> Iterator[int]:
-        for position, index in enumerate(self.sampler):
-            if position >= self.skip:
-                yield index
-
-    def __len__(self) -> int:
-        return max(len(self.sampler) - self.skip, 0)
+    batch_size = runner.train_dataloader.batch_size
+    global_batch = batch_size * get_world_size()
+    batches_in_epoch = meta['iter'] - meta['epoch'] * batches_per_epoch
+    return dict(
+        samples=meta['iter'] * global_batch,
+        epoch_samples=batches_in_epoch * global_batch,
+        batch_size=batch_size,
+        processes=get_world_size(),
+        batches_per_epoch=batches_per_epoch)
 
 
 @HOOKS.register_module()
@@ -60,23 +66,32 @@ class ExactResumeHook(Hook):
     mmengine restores weights, optimizer, schedulers and counters, but not
     what else decides the next iterations. This hook adds them:
 
+    * augmentations that depend only on the run's seed, the epoch and the
+      sample's index (:mod:`disco_mm.datasets.sample_seeding`), not on the
+      number of data loader workers, their persistence or a resume;
     * the random states of Python, numpy and torch (and CUDA) of every
       process, saved in each checkpoint and restored on resume; they drive
-      the augmentations and the shuffle of shuffle-BN;
-    * the position inside the epoch: after a checkpoint saved mid-epoch
-      (``CheckpointHook(by_epoch=False)``), the batches of that epoch that
-      were already trained on are skipped by index, without loading them;
+      the model's draws (the shuffle of shuffle-BN);
+    * the position inside the epoch, saved in samples: after a checkpoint
+      saved mid-epoch (``CheckpointHook(by_epoch=False)``), the samples of
+      that epoch that were already trained on are skipped by index,
+      without loading them;
     * the seed of the data order, when the config sets none;
     * the data loader's own seed: each epoch's loader iterator draws its
       base seed from a generator seeded by the run's seed and the epoch
       instead of from torch's global generator.
 
-    Exact for the ``EpochBasedTrainLoop`` of every disco_mm config with
-    ``num_workers=0``; with worker processes, the workers of the resumed
-    epoch restart from their seeds, so that epoch's augmentations differ
-    from the uninterrupted run's (the data order does not). mmengine's
-    ``IterBasedTrainLoop`` loads the skipped batches itself, drawing random
-    numbers after they were restored.
+    A resume must keep the global batch (``batch_size`` x processes) and
+    the number of batches per epoch: the iteration counter, the learning
+    rate schedule and the queue pointer count iterations of that batch.
+    Another number of processes with the same global batch continues with
+    the same samples in each iteration; anything else is refused before
+    the first iteration.
+
+    Exact for the ``EpochBasedTrainLoop`` of every disco_mm config, with or
+    without worker processes. mmengine's ``IterBasedTrainLoop`` loads the
+    skipped batches itself, drawing random numbers after they were
+    restored, and gets no per-sample seeds.
 
     In a distributed run the random states of all processes are collected
     only at iterations after which the CheckpointHook saves (process 0
@@ -88,8 +103,10 @@ class ExactResumeHook(Hook):
 
     def __init__(self) -> None:
         self._states_of_ranks: Optional[List[dict]] = None
-        self._resumed_states: Optional[List[dict]] = None
-        self._unskipped_sampler: Optional[Sampler] = None
+        self._resumed: Optional[dict] = None
+        self._samples_to_skip = 0
+        self._epoch_sampler: Optional[Sampler] = None
+        self._batches_per_epoch = 0
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
@@ -115,57 +132,144 @@ class ExactResumeHook(Hook):
         return False
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Stores the random states of all processes in the checkpoint."""
+        """Stores the random states and the data position."""
         if get_world_size() > 1:
             checkpoint['random_states'] = self._states_of_ranks
         else:
             checkpoint['random_states'] = [random_states()]
+        checkpoint['data_position'] = data_position(
+            runner, checkpoint['meta'], self._batches_per_epoch)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Keeps the checkpoint's random states until training starts."""
-        self._resumed_states = checkpoint.get('random_states')
+        """Keeps the checkpoint's states and position until training."""
+        self._resumed = dict(
+            states=checkpoint.get('random_states'),
+            position=checkpoint.get('data_position'))
 
     def before_train(self, runner) -> None:
-        """Restores the seed of the data order and the random states.
+        """Seeds samples, restores the data order, position and states.
 
         Without a configured seed, mmengine draws one, builds the sampler
         with it and only then resumes the checkpoint's seed; the sampler
         gets that seed too, so the resumed epochs keep their order.
+
+        Raises:
+            ValueError: The checkpoint was saved with another global batch
+                or another number of batches per epoch.
         """
+        self._batches_per_epoch = len(runner.train_dataloader)
         sampler = runner.train_dataloader.sampler
         per_rank_seed = runner.cfg.get('randomness',
                                        {}).get('diff_rank_seed', False)
         if hasattr(sampler, 'seed') and not per_rank_seed:
             sampler.seed = runner.seed
-        states, self._resumed_states = self._resumed_states, None
-        if runner.iter == 0 or not states:
+        resumed, self._resumed = self._resumed, None
+        if isinstance(runner.train_loop, EpochBasedTrainLoop):
+            self._seed_samples(runner)
+        if runner.iter == 0 or not resumed:
+            return
+        self._samples_to_skip = self._check_position(
+            runner, resumed['position']) // get_world_size()
+        states = resumed['states']
+        if not states:
             return
         if len(states) != get_world_size():
             print_log(
                 f'The checkpoint holds the random states of {len(states)} '
-                f'processes, this run has {get_world_size()}: augmentations '
-                'continue from fresh seeds.',
+                f'processes, this run has {get_world_size()}: the model\'s '
+                'random draws (shuffle-BN) continue from fresh seeds.',
                 logger='current')
             return
         set_random_states(states[get_rank()])
 
+    @staticmethod
+    def _seed_samples(runner) -> None:
+        """Seeds each sample's pipeline by run seed, epoch and index."""
+        if not seed_dataset_per_sample(runner.train_dataloader.dataset,
+                                       runner.seed):
+            print_log(
+                f'{type(runner.train_dataloader.dataset).__name__} passes '
+                'no sample index to its pipeline: augmentations are drawn '
+                'from the loader workers\' streams, and a resumed run with '
+                'num_workers > 0 draws others.',
+                logger='current')
+
+    @staticmethod
+    def _check_position(runner, position: Optional[dict]) -> int:
+        """Checks that the checkpoint's position fits this run's batches.
+
+        Args:
+            runner (Runner): The resumed runner.
+            position (dict, optional): The checkpoint's
+                :func:`data_position`; None for a checkpoint saved before
+                it was recorded.
+
+        Returns:
+            int: The samples of the current epoch already trained on, over
+            all processes.
+
+        Raises:
+            ValueError: The global batch or the batches per epoch differ.
+        """
+        loader = runner.train_dataloader
+        processes = get_world_size()
+        batches_done = runner.iter - runner.epoch * len(loader)
+        if position is None:
+            if 0 <= batches_done <= len(loader):
+                return batches_done * loader.batch_size * processes
+            saved = ('another global batch or number of processes (iteration '
+                     f'{runner.iter} in epoch {runner.epoch + 1} does not fit '
+                     f'{len(loader)} batches per epoch)')
+        elif (position['batch_size'] * position['processes'] ==
+              loader.batch_size * processes
+              and position['batches_per_epoch'] == len(loader)):
+            return position['epoch_samples']
+        else:
+            saved = (f'{position["processes"]} processes x '
+                     f'train_dataloader.batch_size {position["batch_size"]} '
+                     f'= {position["batch_size"] * position["processes"]} '
+                     f'images per iteration, {position["batches_per_epoch"]} '
+                     'iterations per epoch')
+        global_batch = (position['batch_size'] * position['processes']
+                        if position else None)
+        if global_batch == loader.batch_size * processes:
+            fix = ('train on the data set and with the number of processes '
+                   'of the saved run, or ')
+        elif global_batch and global_batch % processes == 0:
+            fix = (f'set train_dataloader.batch_size='
+                   f'{global_batch // processes} for {processes} processes, '
+                   'or ')
+        else:
+            fix = ''
+        raise ValueError(
+            f'Cannot resume: the checkpoint was saved with {saved}; this run '
+            f'has {processes} processes x train_dataloader.batch_size '
+            f'{loader.batch_size} = {loader.batch_size * processes} images '
+            f'per iteration, {len(loader)} iterations per epoch. The '
+            'iteration counter, the learning-rate schedule and the queue '
+            'pointer of the checkpoint count iterations of its global batch, '
+            f'which a resumed run must keep: {fix}start a new run from its '
+            'weights with load_from=CHECKPOINT instead of --resume.')
+
     def before_train_epoch(self, runner) -> None:
-        """Seeds the loader and skips the batches trained before a resume."""
-        dataloader = runner.train_dataloader
-        dataloader.generator = torch.Generator().manual_seed(
+        """Seeds the loader and tags indices with the epoch.
+
+        In the epoch of a resume, the samples trained before are left out.
+        """
+        loader = runner.train_dataloader
+        loader.generator = torch.Generator().manual_seed(
             runner.seed * 1000 + runner.epoch)
         if not isinstance(runner.train_loop, EpochBasedTrainLoop):
             return
-        done = runner.iter - runner.epoch * len(dataloader)
-        if done > 0:
-            batch_sampler = dataloader.batch_sampler
-            self._unskipped_sampler = batch_sampler.sampler
-            batch_sampler.sampler = SkipFirstSamples(
-                batch_sampler.sampler, done * batch_sampler.batch_size)
+        batch_sampler = loader.batch_sampler
+        self._epoch_sampler = batch_sampler.sampler
+        batch_sampler.sampler = EpochSampleKeys(
+            batch_sampler.sampler, runner.epoch, self._samples_to_skip)
+        self._samples_to_skip = 0
 
     def after_train_epoch(self, runner) -> None:
-        """Gives the loader back its full sampler after a resumed epoch."""
-        if self._unskipped_sampler is not None:
+        """Gives the loader back its own sampler."""
+        if self._epoch_sampler is not None:
             runner.train_dataloader.batch_sampler.sampler = (
-                self._unskipped_sampler)
-            self._unskipped_sampler = None
+                self._epoch_sampler)
+            self._epoch_sampler = None

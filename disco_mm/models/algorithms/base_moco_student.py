@@ -10,6 +10,8 @@ from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ...messages import listed
+
 #: Side of the image a backbone without a known width is probed with.
 PROBE_IMAGE_SIZE = 224
 
@@ -109,6 +111,14 @@ class BaseMoCoStudent(BaseSelfSupervisor):
                  channels_last: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        if queue_len < 0:
+            raise ValueError(
+                f'model.queue_len must be 0 (no queue) or positive, got '
+                f'{queue_len}')
+        if feat_dim < 1:
+            raise ValueError(
+                f'model.feat_dim, the embedding dimension, must be at least '
+                f'1, got {feat_dim}')
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -154,14 +164,28 @@ class BaseMoCoStudent(BaseSelfSupervisor):
             feat_dim (int): The queue's embedding dimension.
 
         Raises:
-            ValueError: The projector does not take the backbone's feature
-                or does not give ``feat_dim``, or the teacher's embedding
-                has another dimension; the message names the fields.
+            ValueError: The projector has a layer without units, does not
+                take the backbone's feature or does not give ``feat_dim``,
+                or the teacher's embedding has another dimension; the
+                message names the fields.
         """
         backbone_width = feature_width(self.backbone)
         projector = linear_widths(self.neck)
         if projector is None:
             return
+        empty_layers = [
+            f'{name} ({layer.in_features} -> {layer.out_features})'
+            for name, layer in self.neck.named_modules()
+            if isinstance(layer, nn.Linear)
+            and min(layer.in_features, layer.out_features) < 1
+        ]
+        if empty_layers:
+            raise ValueError(
+                'model.neck has linear layers of width 0:' +
+                listed(empty_layers) + '\nThe embedding would not depend on '
+                'the image and no gradient would reach the backbone: set '
+                'model.neck.hid_channels (and in_channels, out_channels) to '
+                'at least 1.')
         if projector[0] != backbone_width:
             raise ValueError(
                 f'model.neck.in_channels ({projector[0]}) does not match the '

@@ -83,6 +83,31 @@ def test_width_of_backbone_without_known_width_is_measured(
         build_tiny('MoCoV2Student', backbone=backbone, neck=neck)
 
 
+@pytest.mark.parametrize('algorithm', ALGORITHMS)
+def test_projector_of_width_0_is_refused(build_tiny, tiny_cfg, algorithm):
+    # with hid_channels=0 the embedding is the last layer's bias: the same
+    # for every image, with no gradient to the backbone
+    neck = dict(tiny_cfg['neck'], hid_channels=0)
+    with pytest.raises(ValueError) as error:
+        build_tiny(algorithm, neck=neck)
+    message = str(error.value)
+    assert message.startswith('model.neck has linear layers of width 0:')
+    assert '(64 -> 0)' in message and '(0 -> 4)' in message
+    assert 'model.neck.hid_channels' in message
+
+
+@pytest.mark.parametrize('field, value, match', [
+    ('feat_dim', 0, 'model.feat_dim, the embedding dimension, must be at '
+     'least 1, got 0'),
+    ('queue_len', -8, r'model.queue_len must be 0 \(no queue\) or positive, '
+     'got -8'),
+])
+def test_degenerate_feat_dim_or_queue_len_is_refused(build_tiny, field, value,
+                                                     match):
+    with pytest.raises(ValueError, match=match):
+        build_tiny('MoCoV2Student', **{field: value})
+
+
 def test_feat_dim_other_than_projector_output_names_both(build_tiny):
     with pytest.raises(
             ValueError,
