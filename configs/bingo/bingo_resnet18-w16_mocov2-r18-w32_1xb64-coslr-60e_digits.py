@@ -25,5 +25,3 @@ train_dataloader = dict(
 # The plain 32 px image, as the evaluation sees it.
 bag_pipeline = [dict(type='PackInputs')]
 bag_size = 5
-
-train_cfg = dict(max_epochs=60)

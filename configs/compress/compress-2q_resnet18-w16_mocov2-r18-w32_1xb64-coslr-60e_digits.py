@@ -19,9 +19,6 @@ model = dict(
         teacher_temperature=0.04,
         divergence='kl'))
 
-# The digits DisCo config's schedule: 60 epochs against the teacher's 100.
-train_cfg = dict(max_epochs=60)
-
 # Student and teacher see the same augmented image.
 train_dataloader = dict(
     dataset=dict(pipeline=[

@@ -16,6 +16,3 @@ model = dict(
         reduction='sum',
         sum_batch_size=32,
         loss_weight=1.0))
-
-# The baseline's schedule: 60 epochs against the teacher's 100.
-train_cfg = dict(max_epochs=60)

@@ -46,5 +46,3 @@ model = dict(
         sum_batch_size=32,
         loss_weight=1.0),
     distill_from='projector')
-
-train_cfg = dict(max_epochs=60)
