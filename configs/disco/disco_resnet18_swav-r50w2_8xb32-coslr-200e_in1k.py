@@ -1,7 +1,9 @@
 # DisCo: ResNet-18 student distilled from facebookresearch/swav's ResNet-50w2
 # (../_base_/teachers/swav_resnet50w2.py), 200 epochs on ImageNet; student,
 # distillation, data and schedule of
-# ./disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py.
+# ./disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py. The DisCo part below
+# is that of ../_base_/models/disco_resnet18_mocov2-r50.py: a config's model
+# comes from one line of bases, here the SwAV teacher's.
 _base_ = [
     '../_base_/teachers/swav_resnet50w2.py',
     '../_base_/datasets/imagenet_bs32_mocov2.py',

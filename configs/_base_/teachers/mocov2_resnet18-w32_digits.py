@@ -18,5 +18,6 @@ model = dict(
         neck={{_base_.model.neck}}))
 
 # The students' schedule: 60 epochs against the teacher's 100, as the
-# MoCo-v2-only baseline mocov2_resnet18-w16_1xb64-coslr-60e_digits.py.
+# MoCo-v2-only baseline
+# ../../mocov2/mocov2_resnet18-w16_1xb64-coslr-60e_digits.py.
 train_cfg = dict(max_epochs=60)
