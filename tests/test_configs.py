@@ -91,7 +91,7 @@ def test_config_teacher_checkpoint_must_exist():
 def test_official_config_changes_teacher_mode_and_sum_only():
     clean = load('disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
     official = load(
-        'disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k_official.py')
+        'disco/disco-official_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
     assert official.model.teacher.bn_train_mode is True
     assert not clean.model.teacher.get('bn_train_mode', False)
     assert official.model.distill_loss.sum_batch_size is None

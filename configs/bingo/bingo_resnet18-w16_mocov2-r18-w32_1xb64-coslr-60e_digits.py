@@ -3,21 +3,13 @@
 # half width), same views and 60-epoch schedule. Write the bags first:
 #   python tools/analysis_tools/build_bingo_bags.py THIS_CONFIG \
 #       work_dirs/mocov2_resnet18-w32_1xb64-coslr-100e_digits/epoch_100.pth
-_base_ = '../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py'
+_base_ = '../_base_/teachers/mocov2_resnet18-w32_digits.py'
 
 model = dict(
     type='BINGO',
     momentum=None,  # the teacher encodes the keys
     backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(in_channels=128),
-    teacher=dict(
-        type='FrozenTeacher',
-        # Where `python tools/train.py` writes the teacher config's last
-        # checkpoint; tools/analysis_tools/compare_methods.py sets its own.
-        checkpoint='work_dirs/mocov2_resnet18-w32_1xb64-coslr-100e_digits/'
-        'epoch_100.pth',
-        backbone={{_base_.model.backbone}},
-        neck={{_base_.model.neck}}),
     bag_weights=(0.5, 0.5),
     # About the official share of the run (11 of 200 epochs).
     own_key_only_epochs=3,
@@ -33,5 +25,3 @@ train_dataloader = dict(
 # The plain 32 px image, as the evaluation sees it.
 bag_pipeline = [dict(type='PackInputs')]
 bag_size = 5
-
-train_cfg = dict(max_epochs=60)

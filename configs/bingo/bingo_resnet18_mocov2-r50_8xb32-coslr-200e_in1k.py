@@ -4,7 +4,7 @@
 # First write the bags (see configs/bingo/README.md):
 #   python tools/analysis_tools/build_bingo_bags.py THIS_CONFIG TEACHER.pth
 _base_ = [
-    '../_base_/models/mocov2_resnet50.py',
+    '../_base_/teachers/mocov2_resnet50.py',
     '../_base_/datasets/imagenet_bs32_mocov2.py',
     '../_base_/schedules/imagenet_sgd_coslr_200e.py',
     '../_base_/default_runtime.py',
@@ -15,14 +15,6 @@ model = dict(
     momentum=None,  # the teacher encodes the keys
     backbone=dict(depth=18),
     neck=dict(in_channels=512, hid_channels=2048),
-    teacher=dict(
-        type='FrozenTeacher',
-        # mmpretrain's MoCo-v2 ResNet-50 (200 epochs), or any checkpoint
-        # with the same backbone.* and neck.* keys. Override with
-        # --cfg-options model.teacher.checkpoint=PATH.
-        checkpoint='checkpoints/mocov2_resnet50_8xb32-coslr-200e_in1k.pth',
-        backbone={{_base_.model.backbone}},
-        neck={{_base_.model.neck}}),
     bag_weights=(0.5, 0.5),
     own_key_only_epochs=11,
     cutmix_alpha=1.0)

@@ -2,14 +2,18 @@
 # ../disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py
 # (quarter-width ResNet-18, projector hidden 1024, banks of 1,024, momentum
 # 0.99, lr 0.06, 60 epochs), one view per image, CompRess's temperature.
-_base_ = '../disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py'
+_base_ = [
+    '../_base_/teachers/mocov2_resnet18-w32_digits.py',
+    '../_base_/digits_knn_monitor.py'
+]
 
 model = dict(
     type='CompRess',
     variant='2q',
     head=None,
+    backbone=dict(stem_channels=16, base_channels=16),
+    neck=dict(in_channels=128),
     distill_loss=dict(
-        _delete_=True,
         type='SimilarityDistillLoss',
         student_temperature=0.04,
         teacher_temperature=0.04,

@@ -5,7 +5,7 @@
 # SGD lr 0.05, cosine, 130 epochs. No contrastive term.
 # Set the teacher with --cfg-options model.teacher.checkpoint=PATH.
 _base_ = [
-    '../_base_/models/disco_resnet18_mocov2-r50.py',
+    '../_base_/teachers/mocov2_resnet50.py',
     '../_base_/datasets/imagenet_bs32_mocov2_one_view.py',
     '../_base_/schedules/imagenet_sgd_coslr_130e.py',
     '../_base_/default_runtime.py',
@@ -17,9 +17,9 @@ model = dict(
     head=None,
     queue_len=128000,
     momentum=0.999,
+    backbone=dict(depth=18),
     neck=dict(in_channels=512, hid_channels=512),
     distill_loss=dict(
-        _delete_=True,
         type='SimilarityDistillLoss',
         student_temperature=0.04,
         teacher_temperature=0.04,

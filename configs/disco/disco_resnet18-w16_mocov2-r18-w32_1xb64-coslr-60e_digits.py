@@ -3,7 +3,7 @@
 # teacher (ResNet-18 of half width, 2.8M). Student and schedule are those of
 # the MoCo-v2-only baseline mocov2_resnet18-w16_1xb64-coslr-60e_digits.py.
 _base_ = [
-    '../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py',
+    '../_base_/teachers/mocov2_resnet18-w32_digits.py',
     '../_base_/digits_knn_monitor.py'
 ]
 
@@ -11,19 +11,8 @@ model = dict(
     type='DisCo',
     backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(in_channels=128),
-    teacher=dict(
-        type='FrozenTeacher',
-        # Where `python tools/train.py` writes the teacher config's last
-        # checkpoint; tools/digits_demo.py sets its own run's.
-        checkpoint='work_dirs/mocov2_resnet18-w32_1xb64-coslr-100e_digits/'
-        'epoch_100.pth',
-        backbone={{_base_.model.backbone}},
-        neck={{_base_.model.neck}}),
     distill_loss=dict(
         type='EmbeddingDistillLoss',
         reduction='sum',
         sum_batch_size=32,
         loss_weight=1.0))
-
-# The baseline's schedule: 60 epochs against the teacher's 100.
-train_cfg = dict(max_epochs=60)

@@ -1,17 +1,22 @@
 # DisCo: ResNet-18 student distilled from facebookresearch/swav's ResNet-50w2
-# (stem and stages twice as wide, 4096-d feature; projector
-# Linear-BN-ReLU-Linear 4096-8192-128), 200 epochs on ImageNet.
-# SwAV's released file loads as it is (format detected from its keys):
-# --cfg-options model.teacher.checkpoint=PATH, see docs/teachers.md.
-_base_ = './disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py'
+# (../_base_/teachers/swav_resnet50w2.py), 200 epochs on ImageNet; student,
+# distillation, data and schedule of
+# ./disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py. The DisCo part below
+# is that of ../_base_/models/disco_resnet18_mocov2-r50.py: a config's model
+# comes from one line of bases, here the SwAV teacher's.
+_base_ = [
+    '../_base_/teachers/swav_resnet50w2.py',
+    '../_base_/datasets/imagenet_bs32_mocov2.py',
+    '../_base_/schedules/imagenet_sgd_coslr_200e.py',
+    '../_base_/default_runtime.py',
+]
 
 model = dict(
-    teacher=dict(
-        checkpoint='checkpoints/swav_RN50w2_400ep_pretrain.pth.tar',
-        backbone=dict(stem_channels=128, base_channels=128),
-        neck=dict(
-            _delete_=True,
-            type='BatchNormMLPNeck',
-            in_channels=4096,
-            hid_channels=8192,
-            out_channels=128)))
+    type='DisCo',
+    backbone=dict(depth=18),
+    neck=dict(in_channels=512, hid_channels=2048),
+    distill_loss=dict(
+        type='EmbeddingDistillLoss',
+        reduction='sum',
+        sum_batch_size=32,
+        loss_weight=1.0))

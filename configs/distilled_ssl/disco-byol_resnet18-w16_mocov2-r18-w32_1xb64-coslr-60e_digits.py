@@ -3,7 +3,7 @@
 # plus DisCo's distillation from the digits MoCo-v2 teacher. Views, SGD
 # schedule and 60 epochs are those of the digits DisCo config, so the two
 # differ by the student's objective only.
-_base_ = '../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py'
+_base_ = '../_base_/teachers/mocov2_resnet18-w32_digits.py'
 
 model = dict(
     _delete_=True,
@@ -39,17 +39,10 @@ model = dict(
                 with_last_bn=False,
                 with_avg_pool=False),
             loss=dict(type='CosineSimilarityLoss'))),
-    teacher=dict(
-        type='FrozenTeacher',
-        checkpoint='work_dirs/mocov2_resnet18-w32_1xb64-coslr-100e_digits/'
-        'epoch_100.pth',
-        backbone={{_base_.model.backbone}},
-        neck={{_base_.model.neck}}),
+    teacher={{_base_.model.teacher}},
     distill_loss=dict(
         type='EmbeddingDistillLoss',
         reduction='sum',
         sum_batch_size=32,
         loss_weight=1.0),
     distill_from='projector')
-
-train_cfg = dict(max_epochs=60)

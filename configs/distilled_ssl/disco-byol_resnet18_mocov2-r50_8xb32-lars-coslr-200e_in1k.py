@@ -3,7 +3,7 @@
 # frozen MoCo-v2 ResNet-50 teacher, 8 processes x 32 images, 200 epochs.
 # The projector and predictor give 128 dimensions, the teacher's.
 _base_ = [
-    '../_base_/models/mocov2_resnet50.py',
+    '../_base_/teachers/mocov2_resnet50.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_byol.py',
     'mmpretrain::_base_/schedules/imagenet_lars_coslr_200e.py',
     '../_base_/default_runtime.py',
@@ -41,13 +41,7 @@ model = dict(
                 with_last_bn=False,
                 with_avg_pool=False),
             loss=dict(type='CosineSimilarityLoss'))),
-    teacher=dict(
-        type='FrozenTeacher',
-        # mmpretrain's MoCo-v2 ResNet-50 (200 epochs); override with
-        # --cfg-options model.teacher.checkpoint=PATH.
-        checkpoint='checkpoints/mocov2_resnet50_8xb32-coslr-200e_in1k.pth',
-        backbone={{_base_.model.backbone}},
-        neck={{_base_.model.neck}}),
+    teacher={{_base_.model.teacher}},
     distill_loss=dict(
         type='EmbeddingDistillLoss',
         reduction='sum',

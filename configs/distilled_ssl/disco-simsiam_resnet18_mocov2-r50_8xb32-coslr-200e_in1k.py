@@ -4,7 +4,7 @@
 # images, 200 epochs. The projector and predictor give 128 dimensions, the
 # teacher's; the predictor keeps SimSiam's 4x bottleneck.
 _base_ = [
-    '../_base_/models/mocov2_resnet50.py',
+    '../_base_/teachers/mocov2_resnet50.py',
     '../_base_/datasets/imagenet_bs32_mocov2.py',
     'mmpretrain::_base_/schedules/imagenet_sgd_coslr_200e.py',
     '../_base_/default_runtime.py',
@@ -40,11 +40,7 @@ model = dict(
                 with_avg_pool=False,
                 with_last_bn=False,
                 with_last_bias=True))),
-    teacher=dict(
-        type='FrozenTeacher',
-        checkpoint='checkpoints/mocov2_resnet50_8xb32-coslr-200e_in1k.pth',
-        backbone={{_base_.model.backbone}},
-        neck={{_base_.model.neck}}),
+    teacher={{_base_.model.teacher}},
     distill_loss=dict(
         type='EmbeddingDistillLoss',
         reduction='sum',

@@ -4,7 +4,7 @@
 # official SEED code's settings). No contrastive term, no key encoder.
 # Set the teacher with --cfg-options model.teacher.checkpoint=PATH.
 _base_ = [
-    '../_base_/models/disco_resnet18_mocov2-r50.py',
+    '../_base_/teachers/mocov2_resnet50.py',
     '../_base_/datasets/imagenet_bs32_mocov2_one_view.py',
     '../_base_/schedules/imagenet_sgd_coslr_200e.py',
     '../_base_/default_runtime.py',
@@ -14,10 +14,10 @@ model = dict(
     type='SEED',
     head=None,
     momentum=None,
+    backbone=dict(depth=18),
     # SEED's student head: Linear(C, C) -> ReLU -> Linear(C, 128).
     neck=dict(in_channels=512, hid_channels=512),
     distill_loss=dict(
-        _delete_=True,
         type='SimilarityDistillLoss',
         student_temperature=0.2,
         teacher_temperature=1e-4,

@@ -3,7 +3,10 @@
 # (quarter-width ResNet-18, lr 0.06, 60 epochs), one view per image. The
 # prediction head 128 -> 256 -> 128 -> 256 -> 256 regresses the teacher's
 # pooled 256-d backbone feature.
-_base_ = '../disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py'
+_base_ = [
+    '../_base_/teachers/mocov2_resnet18-w32_digits.py',
+    '../_base_/digits_knn_monitor.py'
+]
 
 model = dict(
     type='SimReg',
@@ -11,6 +14,7 @@ model = dict(
     momentum=None,
     queue_len=0,
     feat_dim=256,
+    backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(
         _delete_=True,
         type='PredictionMLPNeck',
@@ -20,7 +24,6 @@ model = dict(
         num_blocks=2),
     teacher=dict(neck=None),
     distill_loss=dict(
-        _delete_=True,
         type='EmbeddingDistillLoss',
         reduction='sum',
         sum_batch_size=1))

@@ -5,7 +5,7 @@
 # defaults). The head is dropped after training.
 # Set the teacher with --cfg-options model.teacher.checkpoint=PATH.
 _base_ = [
-    '../_base_/models/disco_resnet18_mocov2-r50.py',
+    '../_base_/teachers/mocov2_resnet50.py',
     '../_base_/datasets/imagenet_bs32_mocov2_one_view.py',
     '../_base_/schedules/imagenet_sgd_coslr_130e.py',
     '../_base_/default_runtime.py',
@@ -17,6 +17,7 @@ model = dict(
     momentum=None,
     queue_len=0,
     feat_dim=2048,
+    backbone=dict(depth=18),
     # C -> 2C -> BN -> ReLU -> C -> 2C -> BN -> ReLU -> 2048
     neck=dict(
         _delete_=True,
@@ -29,4 +30,8 @@ model = dict(
     teacher=dict(neck=None),
     # the squared distance summed over dimensions (2 - 2 cos), averaged over
     # the batch
-    distill_loss=dict(sum_batch_size=1))
+    distill_loss=dict(
+        type='EmbeddingDistillLoss',
+        reduction='sum',
+        sum_batch_size=1,
+        loss_weight=1.0))

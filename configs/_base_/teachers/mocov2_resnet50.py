@@ -1,0 +1,15 @@
+# A frozen MoCo-v2 ResNet-50 teacher (backbone and projector of
+# ../models/mocov2_resnet50.py) on the MoCo-v2 model of that file as the
+# student, neutral to the method: a distillation config takes this base,
+# sets the algorithm and its loss and narrows the student (depth, widths).
+_base_ = '../models/mocov2_resnet50.py'
+
+model = dict(
+    teacher=dict(
+        type='FrozenTeacher',
+        # mmpretrain's MoCo-v2 ResNet-50 (200 epochs), or any checkpoint
+        # with the same backbone.* and neck.* keys. Override with
+        # --cfg-options model.teacher.checkpoint=PATH.
+        checkpoint='checkpoints/mocov2_resnet50_8xb32-coslr-200e_in1k.pth',
+        backbone={{_base_.model.backbone}},
+        neck={{_base_.model.neck}}))

@@ -1,0 +1,23 @@
+# A frozen SwAV ResNet-50w2 teacher (facebookresearch/swav: stem and stages
+# twice as wide, 4096-d feature; projector Linear-BN-ReLU-Linear
+# 4096-8192-128) on the MoCo-v2 student of ../models/mocov2_resnet50.py.
+# SwAV's released file loads as it is (format detected from its keys):
+# --cfg-options model.teacher.checkpoint=PATH, see docs/teachers.md.
+_base_ = '../models/mocov2_resnet50.py'
+
+model = dict(
+    teacher=dict(
+        type='FrozenTeacher',
+        checkpoint='checkpoints/swav_RN50w2_400ep_pretrain.pth.tar',
+        backbone=dict(
+            type='ResNet',
+            depth=50,
+            stem_channels=128,
+            base_channels=128,
+            norm_cfg=dict(type='BN'),
+            zero_init_residual=False),
+        neck=dict(
+            type='BatchNormMLPNeck',
+            in_channels=4096,
+            hid_channels=8192,
+            out_channels=128)))
