@@ -24,7 +24,7 @@ PY
 STAMP="$VENV/.disco_mm-installed"
 CONSTRAINTS=(--constraint "$ROOT/requirements/constraints.txt")
 [ "${DISCO_UNPINNED:-0}" = 1 ] && CONSTRAINTS=()
-WANT=$( (cat "$ROOT/setup.py" "$ROOT"/requirements/*.txt; echo "${CONSTRAINTS[*]}") \
+WANT=$( (cat "$ROOT/setup.py" "$ROOT"/requirements/*.txt; echo "${#CONSTRAINTS[@]}") \
     | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
     echo "Installing disco_mm and its requirements into $VENV ..." >&2
