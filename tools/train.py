@@ -9,6 +9,7 @@ import argparse
 
 import torch
 from mmengine.config import Config
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from disco_mm.apis import (add_runner_args, keep_freed_cpu_memory,
@@ -75,7 +76,9 @@ def main() -> None:
     cfg = apply_train_flags(load_config(args), args)
     if not torch.cuda.is_available() and not args.return_freed_memory:
         keep_freed_cpu_memory()
-    Runner.from_cfg(cfg).train()
+    runner = (RUNNERS.build(cfg)
+              if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    runner.train()
     leave_distributed()
 
 

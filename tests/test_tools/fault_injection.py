@@ -82,3 +82,25 @@ class SaveQueueOfRank(Hook):
         torch.save(
             dict(queue=model.queue, queue_ptr=model.queue_ptr),
             os.path.join(runner.work_dir, f'queue_rank{get_rank()}.pth'))
+
+
+@HOOKS.register_module()
+class SigtermAtIteration(Hook):
+    """Sends SIGTERM as an iteration starts, as a preempting scheduler would.
+
+    Args:
+        iteration (int): The iteration (1-based, as logged).
+        to_launcher (bool): Send it to the parent process (torchrun, which
+            forwards it to every process) instead of this process. Defaults
+            to False.
+    """
+
+    def __init__(self, iteration: int, to_launcher: bool = False) -> None:
+        self.iteration = iteration
+        self.to_launcher = to_launcher
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        """Sends the signal from process 0 before the iteration's step."""
+        if runner.iter + 1 == self.iteration and get_rank() == 0:
+            os.kill(os.getppid() if self.to_launcher else os.getpid(),
+                    signal.SIGTERM)
