@@ -4,7 +4,10 @@
 checkpoint every 2 iterations: most checkpoints are mid-epoch. One run goes
 through; another is killed three times (after iteration 3, while saving
 iteration 6's checkpoint, after iteration 8 just before its checkpoint) and
-resumed with ``--resume`` each time. A third stops at a NaN loss.
+resumed with ``--resume`` each time. A third stops at a NaN loss. A run
+that keeps one checkpoint is killed while saving the next; a run receives
+SIGTERM as a preempted job does. Both resume to the uninterrupted state,
+bit for bit.
 """
 import itertools
 import os.path as osp
@@ -18,6 +21,7 @@ RUN_OPTIONS = ('train_dataloader.dataset.indices=24', 'train_cfg.max_epochs=3',
                'default_hooks.checkpoint.by_epoch=False',
                'default_hooks.checkpoint.interval=2')
 KILLED = -9
+PREEMPTED = 143
 
 
 @pytest.fixture(scope='module')
@@ -25,18 +29,19 @@ def train(config_with_hooks, digits_teacher, small_run_options, run_tool):
     """Returns a function that trains the 9-iteration run in a work dir.
 
     Its arguments: the work dir, the fault-injection hooks
-    (tests/test_tools/fault_injection.py), the expected exit status and
-    whether to pass ``--resume``. It returns the run's output.
+    (tests/test_tools/fault_injection.py), the expected exit status,
+    whether to pass ``--resume`` and more ``--cfg-options``. It returns the
+    run's output.
     """
     runs = itertools.count()
 
-    def run(work_dir, hooks=(), returncode=0, resume=False):
+    def run(work_dir, hooks=(), returncode=0, resume=False, options=()):
         config = config_with_hooks(f'run_{next(runs)}', hooks)
         command = [
             sys.executable, 'tools/train.py', config, '--work-dir',
             str(work_dir), *(['--resume'] if resume else []),
             '--cfg-options', f'model.teacher.checkpoint={digits_teacher[0]}',
-            *small_run_options, *RUN_OPTIONS
+            *small_run_options, *RUN_OPTIONS, *options
         ]
         return run_tool(
             command, returncode=returncode, PYTHONPATH=TOOLS_TESTS)
@@ -127,3 +132,55 @@ def test_nan_loss_stops_before_it_is_saved(tmp_path, train):
     state = load(tmp_path / 'iter_4.pth')['state_dict']
     assert all(value.isfinite().all() for value in state.values()
                if value.is_floating_point())
+
+
+def assert_same_training_state(final, reference):
+    """Asserts bitwise equal weights, buffers, queue and SGD momentum."""
+    assert final['meta']['iter'] == reference['meta']['iter']
+    assert final['state_dict'].keys() == reference['state_dict'].keys()
+    for key, value in reference['state_dict'].items():
+        torch.testing.assert_close(
+            final['state_dict'][key], value, rtol=0, atol=0, msg=key)
+    for index, buffers in reference['optimizer']['state'].items():
+        torch.testing.assert_close(
+            final['optimizer']['state'][index]['momentum_buffer'],
+            buffers['momentum_buffer'],
+            rtol=0,
+            atol=0)
+
+
+def checkpoint_files(work_dir):
+    """The checkpoints and checksum files in ``work_dir``."""
+    return sorted(path.name for path in work_dir.iterdir()
+                  if '.pth' in path.name)
+
+
+@pytest.mark.slow
+def test_kill_while_saving_keeps_the_only_kept_checkpoint(
+        tmp_path, train, uninterrupted):
+    keep_one = ['default_hooks.checkpoint.max_keep_ckpts=1']
+    train(
+        tmp_path,
+        [dict(type='KillAtIteration', iteration=4, during_save=True)],
+        KILLED,
+        options=keep_one)
+    # mmengine removes iter_2.pth before writing iter_4.pth: nothing left
+    assert checkpoint_files(tmp_path) == ['iter_2.pth', 'iter_2.pth.sha256']
+    log = train(tmp_path, resume=True, options=keep_one)
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert checkpoint_files(tmp_path) == ['iter_9.pth', 'iter_9.pth.sha256']
+    assert_same_training_state(load(tmp_path / 'iter_9.pth'), uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_iteration_and_resumes_exactly(
+        tmp_path, train, uninterrupted):
+    log = train(
+        tmp_path, [dict(type='SigtermAtIteration', iteration=5)], PREEMPTED)
+    assert 'Epoch(train) [2][2/3]' in log and '[2][3/3]' not in log
+    assert ('SIGTERM received: stopped after iteration 5, saved in '
+            f'{tmp_path}/iter_5.pth') in log
+    assert last_checkpoint(tmp_path) == 'iter_5.pth'
+    log = train(tmp_path, resume=True)
+    assert 'resumed epoch: 1, iter: 5' in log
+    assert_same_training_state(load(tmp_path / 'iter_9.pth'), uninterrupted)
