@@ -108,6 +108,18 @@ def test_pointer_outside_the_work_dir_is_a_candidate(tmp_path):
     assert newest_intact_checkpoint(str(work_dir)) == (path, [])
 
 
+@pytest.mark.parametrize('pointer', [None, '', 'iter_6.pth', 'iter_'])
+def test_missing_empty_cut_or_dangling_pointer_is_no_obstacle(
+        tmp_path, pointer):
+    save(tmp_path, 'iter_2.pth', 2)
+    save(tmp_path, 'iter_4.pth', 4)
+    if pointer is not None:
+        (tmp_path / 'last_checkpoint').write_text(
+            pointer and str(tmp_path / pointer))
+    assert newest_intact_checkpoint(str(tmp_path)) == (str(tmp_path /
+                                                           'iter_4.pth'), [])
+
+
 def test_temporary_files_and_teachers_never_count(tmp_path):
     save(tmp_path, 'iter_2.pth', 2)
     # what a kill while saving iteration 4 leaves, and a teacher file

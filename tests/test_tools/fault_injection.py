@@ -104,3 +104,27 @@ class SigtermAtIteration(Hook):
         if runner.iter + 1 == self.iteration and get_rank() == 0:
             os.kill(os.getppid() if self.to_launcher else os.getpid(),
                     signal.SIGTERM)
+
+
+class FailsWhenPickled:
+    """Stands for a save that dies part-way: pickling it raises."""
+
+    def __reduce__(self):
+        raise OSError('disk full')
+
+
+@HOOKS.register_module()
+class FailSaveAtIteration(Hook):
+    """Makes the save of an iteration's checkpoint fail part-way.
+
+    Args:
+        iteration (int): The iteration (1-based) whose save fails.
+    """
+
+    def __init__(self, iteration: int) -> None:
+        self.iteration = iteration
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Adds an object to the checkpoint that raises while it is saved."""
+        if checkpoint['meta']['iter'] == self.iteration:
+            checkpoint['fails_while_saving'] = FailsWhenPickled()

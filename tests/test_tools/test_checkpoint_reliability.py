@@ -6,6 +6,7 @@ moved or given another teacher before ``--resume``. Other runs diverge
 with a huge learning rate.
 """
 import hashlib
+import itertools
 import os
 import os.path as osp
 import re
@@ -17,29 +18,35 @@ import pytest
 import torch
 from training_state import assert_same_training_state, load
 
+from disco_mm.engine.checkpoint_files import checkpoint_problem
+
 RUN_OPTIONS = ('train_cfg.max_epochs=3',
                'default_hooks.checkpoint.by_epoch=False',
                'default_hooks.checkpoint.interval=2')
 
 
 @pytest.fixture(scope='module')
-def train(digits_disco_config, digits_teacher, small_run_options, run_tool):
+def train(digits_teacher, small_run_options, run_tool, config_with_hooks):
     """Returns a function that runs tools/train.py on the digits config.
 
     Its arguments: the work dir, more ``--cfg-options``, the expected exit
-    status and further flags (``--resume``). It returns the run's output.
+    status, further flags (``--resume``) and fault-injection hooks
+    (tests/test_tools/fault_injection.py). It returns the run's output.
     """
 
-    def run(work_dir, options=(), returncode=0, flags=()):
+    runs = itertools.count()
+
+    def run(work_dir, options=(), returncode=0, flags=(), hooks=()):
+        config = config_with_hooks(f'reliability_{next(runs)}', hooks)
         return run_tool(
             [
-                sys.executable, 'tools/train.py', digits_disco_config,
-                '--work-dir',
+                sys.executable, 'tools/train.py', config, '--work-dir',
                 str(work_dir), *flags, '--cfg-options',
                 f'model.teacher.checkpoint={digits_teacher[0]}',
                 *small_run_options, *RUN_OPTIONS, *options
             ],
-            returncode=returncode)
+            returncode=returncode,
+            PYTHONPATH=osp.dirname(osp.abspath(__file__)))
 
     return run
 
@@ -94,6 +101,20 @@ def test_damaged_newest_checkpoint_falls_back_and_is_named(
     assert 'resumed epoch: 1, iter: 4' in log
     assert_same_training_state(
         load(copied_run / 'iter_6.pth'), base_run['final'])
+
+
+@pytest.mark.slow
+def test_failed_save_keeps_the_complete_file_of_that_name(copied_run, train):
+    checksum = (copied_run / 'iter_6.pth.sha256').read_text()
+    log = train(
+        copied_run,
+        returncode=1,
+        flags=['--resume', str(copied_run / 'iter_4.pth')],
+        hooks=[dict(type='FailSaveAtIteration', iteration=6)])
+    assert 'OSError: disk full' in log
+    assert (copied_run / 'iter_6.pth.sha256').read_text() == checksum
+    assert checkpoint_problem(str(copied_run / 'iter_6.pth')) is None
+    assert not list(copied_run.glob('*.tmp'))
 
 
 @pytest.mark.slow
