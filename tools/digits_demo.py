@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner, set_random_seed
 from mmpretrain.registry import MODELS
 from torch import nn
@@ -196,9 +196,12 @@ def train(phase: Phase,
         f'[digits_demo] seed {seed}: training {phase.title} for '
         f'{cfg.train_cfg.max_epochs} epochs in {work_dir}',
         flush=True)
-    model = Runner.from_cfg(cfg).train()
+    runner = (RUNNERS.build(cfg)
+              if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    model = runner.train()
     with open(osp.join(work_dir, 'last_checkpoint')) as pointer:
-        checkpoint = pointer.read().strip()
+        # relative to the work dir (absolute when written by mmengine)
+        checkpoint = osp.join(work_dir, pointer.read().strip())
     return model, checkpoint, cfg.train_cfg.max_epochs
 
 
