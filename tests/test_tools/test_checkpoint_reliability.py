@@ -196,25 +196,42 @@ def assert_finite(path):
                if value.is_floating_point()), path
 
 
-@pytest.fixture(scope='module')
-def lr_1e6_run(tmp_path_factory, base_run, train):
-    """The base run resumed from iter_2 at lr 1e6: its work dir and output."""
-    work_dir = tmp_path_factory.mktemp('lr_1e6') / 'work_dir'
+def diverge(tmp_path_factory, base_run, train, lr):
+    """Resumes the base run's iter_2.pth at a huge ``lr`` until it stops.
+
+    Returns:
+        dict: The work dir and the run's output.
+    """
+    work_dir = tmp_path_factory.mktemp(f'lr_{lr}') / 'work_dir'
     shutil.copytree(base_run['work_dir'], work_dir)
     for name in ('iter_4.pth', 'iter_6.pth'):
         os.remove(work_dir / name)
     log = train(
-        work_dir, ['optim_wrapper.optimizer.lr=1e6'],
+        work_dir, [f'optim_wrapper.optimizer.lr={lr}'],
         returncode=1,
         flags=['--resume'])
     return dict(work_dir=work_dir, log=log)
 
 
+@pytest.fixture(scope='module')
+def lr_1e6_run(tmp_path_factory, base_run, train):
+    """The base run resumed from iter_2 at lr 1e6."""
+    return diverge(tmp_path_factory, base_run, train, '1e6')
+
+
+@pytest.fixture(scope='module')
+def lr_1e38_run(tmp_path_factory, base_run, train):
+    """The base run resumed from iter_2 at lr 1e38."""
+    return diverge(tmp_path_factory, base_run, train, '1e38')
+
+
 @pytest.mark.slow
-def test_lr_1e6_names_a_finite_checkpoint(lr_1e6_run):
-    work_dir, log = lr_1e6_run['work_dir'], lr_1e6_run['log']
+@pytest.mark.parametrize('lr', ['1e6', '1e38'])
+def test_huge_lr_names_a_finite_checkpoint(request, lr):
+    run = request.getfixturevalue(f'lr_{lr}_run')
+    work_dir, log = run['work_dir'], run['log']
     assert ('Learning rate of parameter group 0 from the config, not the '
-            'checkpoint: base 1.0000e+06 (checkpoint 6.0000e-02)') in log
+            f'checkpoint: base {float(lr):.4e} (checkpoint 6.0000e-02)') in log
     assert re.search(r'(NonFiniteLossError|NonFiniteStateError): Iteration',
                      log)
     named = re.search(r'The last good checkpoint is (\S+):', log).group(1)
@@ -241,16 +258,20 @@ def test_lr_1e38_never_saves_overflowed_weights(tmp_path, train):
 
 
 @pytest.mark.slow
-def test_resume_with_lower_lr_as_advised_takes_effect(lr_1e6_run, train):
+def test_resume_with_lower_lr_as_advised_takes_effect(lr_1e38_run, train):
+    # the step of iteration 3 overflows: iter_4.pth is never written
     named = re.search(r'--resume (\S+) --cfg-options optim_wrapper',
-                      lr_1e6_run['log']).group(1)
+                      lr_1e38_run['log']).group(1)
+    assert named == f'{lr_1e38_run["work_dir"]}/iter_2.pth'
     log = train(
-        lr_1e6_run['work_dir'], ['optim_wrapper.optimizer.lr=0.006'],
+        lr_1e38_run['work_dir'], ['optim_wrapper.optimizer.lr=0.006'],
         flags=['--resume', named])
     assert ('Learning rate of parameter group 0 from the config, not the '
-            'checkpoint: base 6.0000e-03 (checkpoint 1.0000e+06)') in log
-    # cosine over 3 epochs: epoch 3 at (1 + cos(2 pi / 3)) / 2 = 0.25 of base
+            'checkpoint: base 6.0000e-03 (checkpoint 6.0000e-02)') in log
+    # cosine over 3 epochs: epoch 2 at (1 + cos(pi / 3)) / 2 = 0.75 of the
+    # base, epoch 3 at (1 + cos(2 pi / 3)) / 2 = 0.25
+    assert 'Epoch(train) [2][1/2]  lr: 4.5000e-03' in log
     assert 'Epoch(train) [3][2/2]  lr: 1.5000e-03' in log
     assert 'loss: nan' not in log
-    final = load(lr_1e6_run['work_dir'] / 'iter_6.pth')
+    final = load(lr_1e38_run['work_dir'] / 'iter_6.pth')
     assert final['optimizer']['param_groups'][0]['initial_lr'] == 0.006
