@@ -196,13 +196,10 @@ class FrozenTeacher(BaseModule):
             dict: ``checkpoint`` and ``checkpoint_sha256``, and the same
             for ``projector_checkpoint`` when it is set.
         """
-        files = dict(checkpoint=self.checkpoint)
-        if self.projector_checkpoint:
-            files['projector_checkpoint'] = self.projector_checkpoint
         identity = {}
-        for option, path in files.items():
-            identity[option] = path
-            identity[f'{option}_sha256'] = self.checksums[option]
+        for option, checksum in self.checksums.items():
+            identity[option] = getattr(self, option)
+            identity[f'{option}_sha256'] = checksum
         return identity
 
     def weights(self) -> Dict[str, torch.Tensor]:
