@@ -26,27 +26,23 @@ Every fix for the libraries below disco_mm lives here, is applied once when
   ``_scope_`` key, and then passes that key on to the ``collate_fn`` (and
   ``worker_init_fn``) it calls: every ImageNet config stopped at its first
   batch with ``default_collate() got an unexpected keyword argument
-  '_scope_'``. The function is now looked up in that scope instead.
-* :func:`patch_checkpoint_saving` - mmengine writes a checkpoint straight to
-  its final name, so a run killed while saving leaves a truncated file, and
-  an empty or dangling ``last_checkpoint`` makes ``--resume`` fail. Local
-  checkpoints are written to a temporary file and renamed when complete;
-  auto-resume falls back to the newest complete checkpoint.
+  '_scope_'``. The function is now looked up in that scope instead; data
+  loaders without such a key are built as before.
+
+Checkpoint saving and resuming are no library fix: they are the
+:class:`~disco_mm.engine.ReliableRunner` and
+:class:`~disco_mm.engine.hooks.SafeCheckpointHook` that a config selects;
+importing disco_mm leaves mmengine's Runner as it is.
 """
 import copy
-import glob
 import importlib.metadata
 import importlib.util
-import os
 import os.path as osp
 import pickle
-import re
 import warnings
-from typing import Optional
 
 import numpy as np
 import torch
-
 
 #: The methods a ``HistoryBuffer`` pickles by name.
 HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
@@ -264,94 +260,6 @@ def silence_irrelevant_mmcv_warnings() -> None:
         'ignore', message="Only use 'alpha' for pillow backend")
 
 
-#: The names mmengine's CheckpointHook gives checkpoints.
-TRAINING_CHECKPOINT_NAME = re.compile(r'(epoch|iter)_\d+\.pth')
-
-
-def save_checkpoint_atomically(checkpoint: dict, filename: str,
-                               **backend_kwargs) -> None:
-    """Writes a checkpoint so that ``filename`` is complete or absent.
-
-    The checkpoint is written to ``filename + '.tmp'`` in the same folder,
-    flushed to disk and renamed to ``filename`` (an atomic replace on POSIX
-    and Windows). A process killed while saving leaves at most the
-    temporary file, which the next save of that name overwrites. Paths of
-    remote backends (``s3://``, ``pavi://``, ...) go to mmengine's own
-    ``save_checkpoint``.
-
-    Args:
-        checkpoint (dict): The checkpoint.
-        filename (str): Its final path.
-        **backend_kwargs: ``file_client_args`` / ``backend_args`` of
-            mmengine's ``save_checkpoint``.
-    """
-    from mmengine.runner import checkpoint as mmengine_checkpoint
-
-    if '://' in str(filename) or any(backend_kwargs.values()):
-        mmengine_checkpoint.save_checkpoint(checkpoint, filename,
-                                            **backend_kwargs)
-        return
-    filename = str(filename)
-    os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
-    temporary = filename + '.tmp'
-    try:
-        with open(temporary, 'wb') as file:
-            torch.save(checkpoint, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, filename)
-    except BaseException:
-        if osp.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
-def find_latest_complete_checkpoint(work_dir: str) -> Optional[str]:
-    """Returns the checkpoint ``--resume`` without a path should continue.
-
-    That is the file named in ``work_dir/last_checkpoint`` when it exists;
-    when ``last_checkpoint`` is missing, empty or names a deleted file (a
-    kill while it was written), the newest ``epoch_*.pth`` / ``iter_*.pth``
-    of ``work_dir``. Temporary files of an interrupted save never count.
-
-    Args:
-        work_dir (str): The run's work dir.
-
-    Returns:
-        str or None: A checkpoint path, or None when there is none.
-    """
-    from mmengine.logging import print_log
-
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    named = ''
-    if osp.exists(pointer):
-        with open(pointer) as file:
-            named = file.read().strip()
-    if named and osp.isfile(named):
-        return named
-    candidates = [
-        path for path in glob.glob(osp.join(work_dir, '*.pth'))
-        if TRAINING_CHECKPOINT_NAME.fullmatch(osp.basename(path))
-    ]
-    if not candidates:
-        print_log(f'No checkpoint to resume in {work_dir}.', logger='current')
-        return None
-    latest = max(candidates, key=osp.getmtime)
-    print_log(
-        f'{pointer} names {named!r}, which is no checkpoint; resuming the '
-        f'newest complete one, {latest}.',
-        logger='current')
-    return latest
-
-
-def patch_checkpoint_saving() -> None:
-    """Makes the Runner save atomically and auto-resume a complete file."""
-    import mmengine.runner.runner as runner_module
-
-    runner_module.save_checkpoint = save_checkpoint_atomically
-    runner_module.find_latest_checkpoint = find_latest_complete_checkpoint
-
-
 #: The data loader entries mmengine builds as ``partial(function, **rest)``.
 DATALOADER_FUNCTION_KEYS = ('collate_fn', 'worker_init_fn')
 
@@ -422,4 +330,3 @@ def apply_all() -> None:
     patch_package_lookup()
     patch_adjust_hue()
     patch_scoped_dataloader_functions()
-    patch_checkpoint_saving()

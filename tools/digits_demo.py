@@ -208,7 +208,8 @@ def train(phase: Phase,
         flush=True)
     model = train_with_progress(cfg, log_file)
     with open(osp.join(work_dir, 'last_checkpoint')) as pointer:
-        checkpoint = pointer.read().strip()
+        # relative to the work dir (absolute when written by mmengine)
+        checkpoint = osp.join(work_dir, pointer.read().strip())
     return model, checkpoint, cfg.train_cfg.max_epochs
 
 

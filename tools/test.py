@@ -9,9 +9,8 @@ Example:
 import argparse
 
 from mmengine.fileio import dump
-from mmengine.runner import Runner
 
-from disco_mm.apis import add_runner_args, load_config
+from disco_mm.apis import add_runner_args, build_runner, load_config
 from disco_mm.compat import leave_distributed
 
 
@@ -36,7 +35,7 @@ def main() -> None:
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg.fp16 = True
-    metrics = Runner.from_cfg(cfg).test()
+    metrics = build_runner(cfg).test()
     leave_distributed()
     if args.out:
         dump(metrics, args.out)

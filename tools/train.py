@@ -9,10 +9,9 @@ import argparse
 
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-from disco_mm.apis import (add_runner_args, keep_freed_cpu_memory,
-                           load_config)
+from disco_mm.apis import (add_runner_args, build_runner,
+                           keep_freed_cpu_memory, load_config)
 from disco_mm.compat import leave_distributed
 from disco_mm.datasets import check_train_data_root
 from disco_mm.engine import amp_optim_wrapper_type
@@ -81,7 +80,8 @@ def main() -> None:
     check_train_data_root(cfg)
     if not torch.cuda.is_available() and not args.return_freed_memory:
         keep_freed_cpu_memory()
-    Runner.from_cfg(cfg).train()
+    runner = build_runner(cfg)
+    runner.train()
     leave_distributed()
 
 

@@ -3,17 +3,27 @@ _base_ = 'mmpretrain::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['disco_mm'], allow_failed_imports=False)
 
+# Checkpoints that are complete or absent, each with its SHA-256 beside it;
+# --resume continues the newest intact one, refuses a changed teacher file
+# and applies the config's learning rate (docs/reliability.md).
+runner_type = 'ReliableRunner'
+# True lets --resume continue with a teacher file other than the one the
+# checkpoint was trained with.
+allow_teacher_change = False
+
 # A checkpoint per epoch; for iteration checkpoints of long epochs use
 #   --cfg-options default_hooks.checkpoint.by_epoch=False
 #   default_hooks.checkpoint.interval=1000
-# The last three hooks make a run fail early and resume exactly
-# (docs/reliability.md); they are default hooks so that a config's own
-# custom_hooks do not drop them.
+# The checkpoint hook saves only finite states and removes an old file only
+# after the new one is complete; the last four hooks make a run fail early,
+# resume exactly and save on SIGTERM (docs/reliability.md). They are default
+# hooks so that a config's own custom_hooks do not drop them.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3),
     exact_resume=dict(type='ExactResumeHook'),
     finite_loss=dict(type='FiniteLossHook'),
-    queue_length_check=dict(type='QueueLengthCheckHook'))
+    queue_length_check=dict(type='QueueLengthCheckHook'),
+    preemption=dict(type='PreemptionHook'))
 
 log_processor = dict(window_size=10)

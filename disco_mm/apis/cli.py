@@ -6,6 +6,8 @@ import os.path as osp
 from typing import Sequence
 
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
 from ..compat import setup_cpu_distributed
 
@@ -100,3 +102,16 @@ def load_config(args: argparse.Namespace,
                                 osp.splitext(osp.basename(args.config))[0])
     setup_cpu_distributed(cfg, args.launcher)
     return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Builds the config's Runner, as mmpretrain's tools do.
+
+    Args:
+        cfg (Config): The config; ``runner_type`` selects a registered
+            Runner class (e.g. disco_mm's ``ReliableRunner``).
+
+    Returns:
+        Runner: The runner.
+    """
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)

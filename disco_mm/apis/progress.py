@@ -11,9 +11,10 @@ import sys
 from typing import Iterable, Iterator, Optional, TextIO
 
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 from mmengine.utils import ProgressBar, track_iter_progress
 from torch import nn
+
+from .cli import build_runner
 
 
 def with_progress(loader: Iterable, title: str) -> Iterator:
@@ -83,7 +84,7 @@ def train_with_progress(cfg, log_file: str) -> nn.Module:
     console = sys.stdout
     os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
     with open(log_file, 'w') as log, contextlib.redirect_stdout(log):
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         runner.register_hook(TrainingProgressHook(console))
         try:
             return runner.train()

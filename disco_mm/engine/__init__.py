@@ -1,2 +1,4 @@
 from .hooks import *  # noqa: F401,F403
 from .optim_wrappers import *  # noqa: F401,F403
+from .runner import (CheckpointIntegrityError, ReliableRunner,  # noqa: F401
+                     TeacherChangedError)

@@ -107,3 +107,49 @@ class RecordSampleIndices(Hook):
                         iter=runner.iter + 1,
                         epoch=runner.epoch + 1,
                         samples=samples)) + '\n')
+
+
+@HOOKS.register_module()
+class SigtermAtIteration(Hook):
+    """Sends SIGTERM as an iteration starts, as a preempting scheduler would.
+
+    Args:
+        iteration (int): The iteration (1-based, as logged).
+        to_launcher (bool): Send it to the parent process (torchrun, which
+            forwards it to every process) instead of this process. Defaults
+            to False.
+    """
+
+    def __init__(self, iteration: int, to_launcher: bool = False) -> None:
+        self.iteration = iteration
+        self.to_launcher = to_launcher
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        """Sends the signal from process 0 before the iteration's step."""
+        if runner.iter + 1 == self.iteration and get_rank() == 0:
+            os.kill(os.getppid() if self.to_launcher else os.getpid(),
+                    signal.SIGTERM)
+
+
+class FailsWhenPickled:
+    """Stands for a save that dies part-way: pickling it raises."""
+
+    def __reduce__(self):
+        raise OSError('disk full')
+
+
+@HOOKS.register_module()
+class FailSaveAtIteration(Hook):
+    """Makes the save of an iteration's checkpoint fail part-way.
+
+    Args:
+        iteration (int): The iteration (1-based) whose save fails.
+    """
+
+    def __init__(self, iteration: int) -> None:
+        self.iteration = iteration
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Adds an object to the checkpoint that raises while it is saved."""
+        if checkpoint['meta']['iter'] == self.iteration:
+            checkpoint['fails_while_saving'] = FailsWhenPickled()

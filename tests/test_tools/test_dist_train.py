@@ -1,12 +1,17 @@
 """tools/dist_train.sh: two CPU processes train with DDP over gloo.
 
 Also: a run whose process 1 is killed resumes to the same state, and every
-process holds the same queue.
+process holds the same queue; a run whose launcher receives SIGTERM saves
+and resumes to the same state; two launchers (NNODES=2, one process each)
+train, are killed and resume to the same state as one launcher of two.
 """
 import os.path as osp
+import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
+from training_state import assert_same_training_state, load
 
 
 @pytest.fixture(scope='module')
@@ -113,3 +118,96 @@ def test_queue_is_identical_on_every_process(killed_dist_run):
     ]
     assert queues[0]['queue_ptr'].tolist() == [16]
     torch.testing.assert_close(queues[0], queues[1], rtol=0, atol=0)
+
+
+def options_of_two_processes(small_run_options, *more):
+    """The small run's options with 4 images per process and step."""
+    return [
+        option for option in small_run_options
+        if not option.startswith('train_dataloader.batch_size=')
+    ] + ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=4', *more]
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_launcher_saves_and_resumes_exactly(
+        tmp_path, dist_run, digits_teacher, config_with_hooks,
+        small_run_options, run_tool, find_free_port, repo_root):
+    work_dir = tmp_path / 'work_dir'
+    options = options_of_two_processes(small_run_options)
+
+    def launch(name, hooks, returncode, *flags):
+        return run_tool(
+            [
+                'bash', 'tools/dist_train.sh',
+                config_with_hooks(name, hooks), '2', '--work-dir',
+                str(work_dir), *flags, '--cfg-options',
+                f'model.teacher.checkpoint={digits_teacher[0]}', *options
+            ],
+            returncode=returncode,
+            PORT=str(find_free_port()),
+            PYTHONPATH=osp.join(repo_root, 'tests', 'test_tools'))
+
+    # torchrun forwards the SIGTERM to both processes, which stop after the
+    # same iteration (the first, or the second if the signal arrives late)
+    log = launch('dist_sigterm',
+                 [dict(type='SigtermAtIteration', iteration=1,
+                       to_launcher=True)], 1)
+    stopped = re.search(
+        r'SIGTERM received: stopped after iteration (\d), saved in (\S+)\.',
+        log)
+    assert stopped.group(2) == f'{work_dir}/iter_{stopped.group(1)}.pth'
+    assert osp.isfile(stopped.group(2))
+    log = launch('dist_sigterm_resume', [], 0, '--resume')
+    assert f'resumed epoch: 0, iter: {stopped.group(1)}' in log
+    assert_same_training_state(
+        load(work_dir / 'epoch_1.pth'), load(dist_run['work_dir'] /
+                                             'epoch_1.pth'))
+
+
+@pytest.mark.slow
+def test_two_nodes_are_killed_and_resume_exactly(
+        tmp_path, dist_run, digits_teacher, config_with_hooks,
+        small_run_options, run_tool, find_free_port, repo_root):
+    work_dir = tmp_path / 'work_dir'
+    options = options_of_two_processes(
+        small_run_options, 'default_hooks.checkpoint.by_epoch=False',
+        'default_hooks.checkpoint.interval=1')
+
+    def launch_two_nodes(name, hooks, returncode, *flags):
+        """Starts node 0 and node 1 (one process each) on this machine."""
+        config = config_with_hooks(name, hooks)
+        port = str(find_free_port())
+        with ThreadPoolExecutor(2) as pool:
+            nodes = [
+                pool.submit(
+                    run_tool, [
+                        'bash', 'tools/dist_train.sh', config, '1',
+                        '--work-dir',
+                        str(work_dir), *flags, '--cfg-options',
+                        f'model.teacher.checkpoint={digits_teacher[0]}',
+                        *options
+                    ],
+                    returncode=returncode,
+                    NNODES='2',
+                    NODE_RANK=str(node),
+                    MASTER_ADDR='127.0.0.1',
+                    PORT=port,
+                    PYTHONPATH=osp.join(repo_root, 'tests', 'test_tools'))
+                for node in (0, 1)
+            ]
+            return [node.result() for node in nodes]
+
+    # the process of node 1 (rank 1) is killed after iteration 2
+    launch_two_nodes('two_nodes_kill',
+                     [dict(type='KillAtIteration', iteration=2, rank=1)], 1)
+    with open(work_dir / 'last_checkpoint') as file:
+        assert file.read() == 'iter_1.pth'
+    node_0, node_1 = launch_two_nodes('two_nodes_resume', [], 0, '--resume')
+    assert 'Distributed training: True' in node_0
+    assert 'resumed epoch: 0, iter: 1' in node_0
+    # only rank 0 logs; rank 1 shows the file it loaded
+    assert f'by local backend from path: {work_dir}/iter_1.pth' in node_1
+    assert 'Saving checkpoint at 2 iterations' in node_0
+    assert_same_training_state(
+        load(work_dir / 'iter_2.pth'), load(dist_run['work_dir'] /
+                                            'epoch_1.pth'))

@@ -6,14 +6,17 @@ through; another is killed three times (after iteration 3, while saving
 iteration 6's checkpoint, after iteration 8 just before its checkpoint) and
 resumed with ``--resume`` each time. A third stops at a NaN loss. Two
 more keep the shipped data loader workers (one, persistent): one goes
-through, one is killed in the middle of epoch 2 and resumed.
+through, one is killed in the middle of epoch 2 and resumed. A run that
+keeps one checkpoint is killed while saving the next; a run receives
+SIGTERM as a preempted job does. Every resumed run ends at the
+uninterrupted state, bit for bit.
 """
 import itertools
 import os.path as osp
 import sys
 
 import pytest
-import torch
+from training_state import assert_same_training_state, load
 
 TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
 RUN_OPTIONS = ('train_dataloader.dataset.indices=24', 'train_cfg.max_epochs=3',
@@ -22,6 +25,7 @@ RUN_OPTIONS = ('train_dataloader.dataset.indices=24', 'train_cfg.max_epochs=3',
 KILLED = -9
 WORKER_OPTIONS = ('train_dataloader.num_workers=',
                   'train_dataloader.persistent_workers=')
+PREEMPTED = 143
 
 
 @pytest.fixture(scope='module')
@@ -30,14 +34,15 @@ def train(config_with_hooks, digits_teacher, small_run_options, run_tool):
 
     Its arguments: the work dir, the fault-injection hooks
     (tests/test_tools/fault_injection.py), the expected exit status,
-    whether to pass ``--resume`` and whether to keep the config's data
-    loader workers. It returns the run's output.
+    whether to pass ``--resume``, whether to keep the config's data loader
+    workers, and more ``--cfg-options``. It returns the run's output.
     """
     runs = itertools.count()
 
-    def run(work_dir, hooks=(), returncode=0, resume=False, workers=False):
+    def run(work_dir, hooks=(), returncode=0, resume=False, workers=False,
+            options=()):
         config = config_with_hooks(f'run_{next(runs)}', hooks)
-        options = [
+        run_options = [
             option for option in small_run_options
             if not (workers and option.startswith(WORKER_OPTIONS))
         ]
@@ -45,7 +50,7 @@ def train(config_with_hooks, digits_teacher, small_run_options, run_tool):
             sys.executable, 'tools/train.py', config, '--work-dir',
             str(work_dir), *(['--resume'] if resume else []),
             '--cfg-options', f'model.teacher.checkpoint={digits_teacher[0]}',
-            *options, *RUN_OPTIONS
+            *run_options, *RUN_OPTIONS, *options
         ]
         return run_tool(
             command, returncode=returncode, PYTHONPATH=TOOLS_TESTS)
@@ -57,11 +62,6 @@ def last_checkpoint(work_dir):
     """The file name ``work_dir/last_checkpoint`` points to."""
     with open(osp.join(work_dir, 'last_checkpoint')) as file:
         return osp.basename(file.read().strip())
-
-
-def load(path):
-    """Loads a training checkpoint on the CPU."""
-    return torch.load(path, map_location='cpu')
 
 
 @pytest.fixture(scope='module')
@@ -110,19 +110,10 @@ def test_each_kill_leaves_the_last_complete_checkpoint(killed_three_times):
 def test_resumed_run_ends_with_uninterrupted_state(killed_three_times,
                                                    uninterrupted):
     final = killed_three_times['final']
-    assert final['meta']['iter'] == uninterrupted['meta']['iter'] == 9
-    state, reference = final['state_dict'], uninterrupted['state_dict']
-    assert state.keys() == reference.keys()
-    assert {'queue', 'queue_ptr', 'key_encoder.0.conv1.weight'} <= set(state)
-    for key, value in reference.items():
-        torch.testing.assert_close(state[key], value, msg=key)
-    momentum = final['optimizer']['state']
-    reference_momentum = uninterrupted['optimizer']['state']
-    assert momentum.keys() == reference_momentum.keys()
-    for index, buffers in reference_momentum.items():
-        torch.testing.assert_close(momentum[index]['momentum_buffer'],
-                                   buffers['momentum_buffer'])
-
+    assert uninterrupted['meta']['iter'] == 9
+    assert {'queue', 'queue_ptr', 'key_encoder.0.conv1.weight'
+            } <= set(final['state_dict'])
+    assert_same_training_state(final, uninterrupted)
 
 def test_nan_loss_stops_before_it_is_saved(tmp_path, train):
     log = train(
@@ -166,3 +157,40 @@ def test_persistent_workers_resume_bit_identically(shipped_workers):
     differ = [key for key, value in reference.items()
               if not torch.equal(state[key], value)]
     assert differ == []
+
+
+def checkpoint_files(work_dir):
+    """The checkpoints and checksum files in ``work_dir``."""
+    return sorted(path.name for path in work_dir.iterdir()
+                  if '.pth' in path.name)
+
+
+@pytest.mark.slow
+def test_kill_while_saving_keeps_the_only_kept_checkpoint(
+        tmp_path, train, uninterrupted):
+    keep_one = ['default_hooks.checkpoint.max_keep_ckpts=1']
+    train(
+        tmp_path,
+        [dict(type='KillAtIteration', iteration=4, during_save=True)],
+        KILLED,
+        options=keep_one)
+    # mmengine removes iter_2.pth before writing iter_4.pth: nothing left
+    assert checkpoint_files(tmp_path) == ['iter_2.pth', 'iter_2.pth.sha256']
+    log = train(tmp_path, resume=True, options=keep_one)
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert checkpoint_files(tmp_path) == ['iter_9.pth', 'iter_9.pth.sha256']
+    assert_same_training_state(load(tmp_path / 'iter_9.pth'), uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_iteration_and_resumes_exactly(
+        tmp_path, train, uninterrupted):
+    log = train(
+        tmp_path, [dict(type='SigtermAtIteration', iteration=5)], PREEMPTED)
+    assert 'Epoch(train) [2][2/3]' in log and '[2][3/3]' not in log
+    assert ('SIGTERM received: stopped after iteration 5, saved in '
+            f'{tmp_path}/iter_5.pth') in log
+    assert last_checkpoint(tmp_path) == 'iter_5.pth'
+    log = train(tmp_path, resume=True)
+    assert 'resumed epoch: 1, iter: 5' in log
+    assert_same_training_state(load(tmp_path / 'iter_9.pth'), uninterrupted)

@@ -14,6 +14,32 @@ class NonFiniteLossError(FloatingPointError):
     """A loss term became NaN or infinite."""
 
 
+def resume_advice(runner) -> str:
+    """Tells how to continue a run that diverged.
+
+    The last good checkpoint is the run's last complete save (or the
+    checkpoint it resumed), which :class:`SafeCheckpointHook` checked to be
+    finite.
+
+    Args:
+        runner (Runner): The runner.
+
+    Returns:
+        str: The checkpoint and the command that resumes it with a lower
+        learning rate.
+    """
+    last_checkpoint = runner.message_hub.get_info('last_ckpt')
+    if last_checkpoint is None:
+        return ('No checkpoint was saved before: start again with a lower '
+                'learning rate (--cfg-options optim_wrapper.optimizer.lr=LR) '
+                'or check the data.')
+    return (f'The last good checkpoint is {last_checkpoint}: resume it with '
+            f'a lower learning rate, --resume {last_checkpoint} '
+            '--cfg-options optim_wrapper.optimizer.lr=LR (on resume the '
+            "config's learning rate replaces the checkpoint's), or check the "
+            'data.')
+
+
 @HOOKS.register_module()
 class FiniteLossHook(Hook):
     """Stops training when a loss term is NaN or infinite.
@@ -21,7 +47,10 @@ class FiniteLossHook(Hook):
     The check runs after each iteration and before the CheckpointHook, so
     the diverged weights are never saved: the latest checkpoint stays the
     last good one and ``--resume`` continues from it. The error names the
-    iteration, the non-finite terms and that checkpoint. In a distributed
+    iteration, the non-finite terms, that checkpoint and the command that
+    resumes it with a lower learning rate. A state that overflows while the
+    loss is still finite (BatchNorm statistics) is caught by
+    :class:`SafeCheckpointHook` before it is saved. In a distributed
     run every process stops, also those whose own losses were finite (their
     weights received the same gradients).
     """
@@ -55,13 +84,10 @@ class FiniteLossHook(Hook):
             bad_terms.pop(TOTAL_LOSS, None)
         terms = ', '.join(f'{name}={value}'
                           for name, value in bad_terms.items())
-        last_checkpoint = runner.message_hub.get_info('last_ckpt')
         raise NonFiniteLossError(
             f'Iteration {runner.iter + 1}: non-finite loss ({terms}); '
-            'training stopped before this state was saved. The latest '
-            f'checkpoint is the last good one ({last_checkpoint}): resume '
-            'it with --resume after lowering the learning rate '
-            '(optim_wrapper.optimizer.lr) or checking the data.')
+            'training stopped before this state was saved. ' +
+            resume_advice(runner))
 
     @staticmethod
     def _any_rank_diverged(bad_terms: dict) -> bool:

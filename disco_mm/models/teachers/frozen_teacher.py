@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ...checksums import file_sha256
 from ...messages import listed
 from .checkpoint_formats import CheckpointFormatError, read_teacher_checkpoint
 
@@ -36,7 +37,9 @@ class FrozenTeacher(BaseModule):
 
     The teacher is not part of its parent's ``state_dict``: it is restored
     from its own checkpoint, so training checkpoints stay small and resuming
-    never replaces it.
+    never replaces it. :meth:`identity` gives the SHA-256 of its files, which
+    the :class:`~disco_mm.engine.ReliableRunner` keeps in each training
+    checkpoint so that a resume with another teacher file is refused.
 
     Without a projector (``neck=None``) the teacher's embedding is its
     globally average-pooled last feature map, L2-normalised: the feature
@@ -80,6 +83,7 @@ class FrozenTeacher(BaseModule):
         self.format = format
         self.projector_checkpoint = projector_checkpoint
         self.bn_train_mode = bn_train_mode
+        self.checksums: Dict[str, str] = {}
         self.load_checkpoint(checkpoint)
         self.requires_grad_(False)
         self.train(False)
@@ -96,9 +100,11 @@ class FrozenTeacher(BaseModule):
             checkpoint (str, optional): The checkpoint's path.
 
         Raises:
-            TeacherCheckpointError: No path, a file that cannot be read
-                safely or in its format, or keys missing or of another
-                shape; the message lists them.
+            TeacherCheckpointError: No path, a directory, a truncated or
+                damaged file, a file that cannot be read safely or in its
+                format, keys missing or of another shape, or weights that
+                are NaN or infinite; the message names the file and lists
+                the keys.
             FileNotFoundError: A file does not exist.
         """
         if not checkpoint:
@@ -107,10 +113,19 @@ class FrozenTeacher(BaseModule):
                 'to a self-supervised checkpoint (e.g. with --cfg-options '
                 'model.teacher.checkpoint=PATH). disco_mm never distils '
                 'from a randomly initialised teacher.')
-        for option, path in (('checkpoint', checkpoint),
-                             ('projector_checkpoint',
-                              self.projector_checkpoint)):
-            if path and not osp.isfile(path):
+        files = {
+            option: path
+            for option, path in (('checkpoint', checkpoint),
+                                 ('projector_checkpoint',
+                                  self.projector_checkpoint)) if path
+        }
+        for option, path in files.items():
+            if osp.isdir(path):
+                raise TeacherCheckpointError(
+                    f'Teacher {option} {path} is a directory: set '
+                    f'model.teacher.{option} to the checkpoint file in it '
+                    '(e.g. its epoch_*.pth).')
+            if not osp.isfile(path):
                 raise FileNotFoundError(
                     f'Teacher {option} {path} does not exist: set '
                     f'model.teacher.{option} to the file of a trained '
@@ -121,6 +136,13 @@ class FrozenTeacher(BaseModule):
                 teacher_keys=self.weights())
         except CheckpointFormatError as error:
             raise TeacherCheckpointError(str(error)) from error
+        except (RuntimeError, EOFError) as error:
+            raise TeacherCheckpointError(
+                self._unreadable_message(files, error)) from error
+        self.checksums = {
+            option: file_sha256(path)
+            for option, path in files.items()
+        }
         expected = self.weights()
         missing = [key for key in expected if key not in loaded]
         mismatched = [
@@ -133,6 +155,19 @@ class FrozenTeacher(BaseModule):
             raise TeacherCheckpointError(
                 self._mismatch_message(checkpoint, read_as, missing,
                                        mismatched))
+        non_finite = [
+            key for key in expected if loaded[key].is_floating_point()
+            and not torch.isfinite(loaded[key]).all()
+        ]
+        if non_finite:
+            raise TeacherCheckpointError(
+                f'Teacher checkpoint {checkpoint} holds NaN or infinite '
+                f'weights in {len(non_finite)} of the teacher\'s '
+                f'{len(expected)} tensors:' + listed(non_finite) +
+                '\nThe teacher itself diverged or the file is damaged; '
+                'distilling from it would give NaN losses. Set '
+                'model.teacher.checkpoint to an earlier checkpoint of the '
+                'teacher run whose weights are finite.')
         # Each part is loaded on its own: the teacher's own load hook
         # (_keep_loaded_weights) serves its parent's checkpoints only.
         for name, child in self.named_children():
@@ -141,6 +176,32 @@ class FrozenTeacher(BaseModule):
                 key[len(prefix):]: loaded[key]
                 for key in expected if key.startswith(prefix)
             })
+
+    @staticmethod
+    def _unreadable_message(files: Dict[str, str], error: Exception) -> str:
+        """Builds the error for a teacher file torch cannot read."""
+        sizes = ', '.join(f'model.teacher.{option}={path} '
+                          f'({osp.getsize(path)} bytes)'
+                          for option, path in files.items())
+        reason = str(error).strip().splitlines()
+        return (f'Teacher file {sizes} cannot be read: it is truncated or '
+                f'damaged ({type(error).__name__}'
+                f'{": " + reason[0] if reason else ""}). Copy or download '
+                'it again, or check that it was completely written (a '
+                'teacher run killed while saving leaves a cut file).')
+
+    def identity(self) -> Dict[str, str]:
+        """Returns the teacher's files and their SHA-256.
+
+        Returns:
+            dict: ``checkpoint`` and ``checkpoint_sha256``, and the same
+            for ``projector_checkpoint`` when it is set.
+        """
+        identity = {}
+        for option, checksum in self.checksums.items():
+            identity[option] = getattr(self, option)
+            identity[f'{option}_sha256'] = checksum
+        return identity
 
     def weights(self) -> Dict[str, torch.Tensor]:
         """Returns the teacher's parameters and buffers by name.

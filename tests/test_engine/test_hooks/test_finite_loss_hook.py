@@ -32,7 +32,18 @@ def test_names_iteration_term_and_checkpoint(runner, value):
     message = str(error.value)
     assert message.startswith(
         f'Iteration 7: non-finite loss (loss_distill={value})')
-    assert 'work_dir/iter_6.pth' in message
+    assert ('The last good checkpoint is work_dir/iter_6.pth: resume it with '
+            'a lower learning rate, --resume work_dir/iter_6.pth '
+            '--cfg-options optim_wrapper.optimizer.lr=LR') in message
+
+
+def test_run_without_checkpoint_is_told_to_start_again():
+    runner = SimpleNamespace(
+        iter=0, message_hub=MessageHub.get_instance('no_checkpoint_yet'))
+    outputs = dict(loss=torch.tensor(float('nan')))
+    with pytest.raises(NonFiniteLossError,
+                       match='No checkpoint was saved before: start again'):
+        FiniteLossHook().after_train_iter(runner, 0, outputs=outputs)
 
 
 def test_total_alone_is_named_when_only_it_overflows(runner):

@@ -1,4 +1,6 @@
 """FrozenTeacher: loads every key or says which not, and never trains."""
+import hashlib
+
 import pytest
 import torch
 from mmpretrain.registry import MODELS
@@ -176,6 +178,56 @@ def test_nonexistent_checkpoint_raises(tmp_path, build_teacher):
     path = str(tmp_path / 'absent.pth')
     with pytest.raises(FileNotFoundError, match=path):
         build_teacher(path)
+
+
+def test_directory_is_named_as_a_directory(tmp_path, build_teacher):
+    with pytest.raises(TeacherCheckpointError) as error:
+        build_teacher(str(tmp_path))
+    assert f'Teacher checkpoint {tmp_path} is a directory' in str(error.value)
+    assert 'does not exist' not in str(error.value)
+
+
+@pytest.mark.parametrize('kept_bytes', [0, 100, 'half'])
+def test_truncated_file_is_named_truncated(tmp_path, build_teacher,
+                                           tiny_teacher, kept_bytes):
+    data = open(tiny_teacher[0], 'rb').read()
+    kept = len(data) // 2 if kept_bytes == 'half' else kept_bytes
+    path = tmp_path / 'cut.pth'
+    path.write_bytes(data[:kept])
+    with pytest.raises(TeacherCheckpointError) as error:
+        build_teacher(str(path))
+    assert (f'Teacher file model.teacher.checkpoint={path} ({kept} bytes) '
+            'cannot be read: it is truncated or damaged') in str(error.value)
+
+
+def test_non_finite_teacher_is_named_not_the_learning_rate(
+        tmp_path, build_teacher, tiny_teacher):
+    state = {
+        key: torch.full_like(value, float('nan'))
+        if value.is_floating_point() else value
+        for key, value in tiny_teacher[1].items()
+    }
+    state['neck.mlp.0.weight'] = tiny_teacher[1]['neck.mlp.0.weight']
+    path = tmp_path / 'nan_teacher.pth'
+    torch.save({'state_dict': state}, path)
+    with pytest.raises(TeacherCheckpointError) as error:
+        build_teacher(str(path))
+    message = str(error.value)
+    floating = [key for key, value in state.items()
+                if value.is_floating_point()]
+    assert message.startswith(
+        f'Teacher checkpoint {path} holds NaN or infinite weights in '
+        f'{len(floating) - 1} of the teacher\'s {len(state)} tensors:')
+    assert 'backbone.conv1.weight' in message
+    assert 'neck.mlp.0.weight' not in message
+    assert 'learning rate' not in message
+
+
+def test_identity_is_the_sha256_of_the_file(build_teacher, tiny_teacher):
+    path = tiny_teacher[0]
+    assert build_teacher(path).identity() == dict(
+        checkpoint=path,
+        checkpoint_sha256=hashlib.sha256(open(path, 'rb').read()).hexdigest())
 
 
 def test_pickled_object_is_refused(tmp_path, build_teacher, tiny_teacher):
