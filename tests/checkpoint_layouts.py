@@ -10,6 +10,7 @@ that a teacher or student read by disco_mm computes the same.
 
 Widths are tiny: a "ResNet-50" of stem 8 / base 8 has a 32-d feature.
 """
+import copy
 import math
 from typing import Dict, Tuple
 
@@ -334,3 +335,31 @@ def build_teacher(checkpoint: str,
             neck=neck,
             checkpoint=checkpoint,
             **kwargs))
+
+
+def teacher_state_dict(backbone: dict, neck: dict) -> dict:
+    """Builds a randomly initialised teacher and returns its weights.
+
+    The BatchNorm running statistics are randomised too, so that a test can
+    tell whether they were loaded.
+
+    Args:
+        backbone (dict): Config of the teacher backbone.
+        neck (dict, optional): Config of the teacher projector, or None
+            for a teacher without one.
+
+    Returns:
+        dict: ``backbone.*`` and ``neck.*`` tensors.
+    """
+    state = {}
+    for prefix, cfg in (('backbone', backbone), ('neck', neck)):
+        if cfg is None:
+            continue
+        module = MODELS.build(copy.deepcopy(cfg))
+        for name, value in module.state_dict().items():
+            if name.endswith('running_mean'):
+                value = torch.randn_like(value) * 0.1
+            elif name.endswith('running_var'):
+                value = torch.rand_like(value) + 0.5
+            state[f'{prefix}.{name}'] = value.clone()
+    return state

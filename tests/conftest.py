@@ -24,15 +24,12 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
 import disco_mm  # noqa: E402,F401
+from checkpoint_layouts import teacher_state_dict  # noqa: E402
+from repo_paths import REPO_ROOT  # noqa: E402
 
 torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: mmpretrain's own tools/ (``train.py``, ``test.py``), as the installed
-#: package ships them for ``mim train mmpretrain``.
-MMPRETRAIN_TOOLS = osp.join(
-    osp.dirname(importlib.util.find_spec('mmpretrain').origin), '.mim',
-    'tools')
+
 DIGITS_DISCO_CONFIG = osp.join(
     REPO_ROOT, 'configs', 'disco',
     'disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')
@@ -69,10 +66,22 @@ SMALL_RUN_OPTIONS = (
 )
 
 
+#: Fixtures that run a tool in a subprocess: a test using one (directly or
+#: through another fixture) is an end-to-end run, marked ``slow``.
+SUBPROCESS_FIXTURES = {'run_tool', 'digits_run'}
+
+
 def pytest_configure(config):
     """Registers the ``slow`` marker: ``pytest -m "not slow"`` skips them."""
     config.addinivalue_line(
         'markers', 'slow: an end-to-end run of a tool in a subprocess')
+
+
+def pytest_collection_modifyitems(items):
+    """Marks every test that runs a tool in a subprocess as ``slow``."""
+    for item in items:
+        if SUBPROCESS_FIXTURES & set(getattr(item, 'fixturenames', ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -92,34 +101,6 @@ def tiny_cfg():
     """Returns fresh copies of the tiny backbone, neck and head configs."""
     return copy.deepcopy(
         dict(backbone=TINY_BACKBONE, neck=TINY_NECK, head=TINY_HEAD))
-
-
-def teacher_state_dict(backbone: dict, neck: dict) -> dict:
-    """Builds a randomly initialised teacher and returns its weights.
-
-    The BatchNorm running statistics are randomised too, so that a test can
-    tell whether they were loaded.
-
-    Args:
-        backbone (dict): Config of the teacher backbone.
-        neck (dict, optional): Config of the teacher projector, or None
-            for a teacher without one.
-
-    Returns:
-        dict: ``backbone.*`` and ``neck.*`` tensors.
-    """
-    state = {}
-    for prefix, cfg in (('backbone', backbone), ('neck', neck)):
-        if cfg is None:
-            continue
-        module = MODELS.build(copy.deepcopy(cfg))
-        for name, value in module.state_dict().items():
-            if name.endswith('running_mean'):
-                value = torch.randn_like(value) * 0.1
-            elif name.endswith('running_var'):
-                value = torch.rand_like(value) + 0.5
-            state[f'{prefix}.{name}'] = value.clone()
-    return state
 
 
 @pytest.fixture(scope='session')

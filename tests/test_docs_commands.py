@@ -10,11 +10,12 @@ commands find what earlier ones wrote.
 A command that cannot run as written on this machine says why in a comment
 line right above it, and the test treats it so:
 
-* ``# needs ImageNet at scale`` or ``# takes about N minutes``: run as
-  written plus a budget - ``tools/train.py`` one epoch of 4 images a batch
-  (its last checkpoint is then also linked under the name the full
-  schedule writes), ``benchmark_train.py`` one step, ``demo.sh``
-  ``--quick``;
+* ``# needs ImageNet at scale``, ``# needs a large image folder`` or
+  ``# takes about N minutes``: run as
+  written plus a budget - ``tools/train.py`` one epoch (of 4 images a
+  batch, but for the digits), ``benchmark_train.py`` one step, ``demo.sh``
+  ``--quick`` (each last checkpoint of a run is then also linked under the
+  name the full schedule writes);
 * ``# needs N GPUs``, ``# needs mmdet``, ``# needs Slurm``, ``# runs the
   test suite`` and ``# installs into the active environment``: not run;
   every config and tool it names must exist.
@@ -32,7 +33,7 @@ import torch
 from mmengine.config import Config
 
 from checkpoint_layouts import encoder_tensors, moco_file
-from conftest import REPO_ROOT
+from repo_paths import REPO_ROOT
 from real_files import (cifar_checksum_module, make_cifar_tree,
                         make_image_folder, make_imagenet_tree)
 
@@ -45,6 +46,7 @@ DOCUMENTS = ('docs/teachers.md', 'README.md', 'docs/evaluation.md',
 #: whether it runs with a budget (True) or not at all (False).
 REASONS = {
     r'needs ImageNet at scale': True,
+    r'needs a large image folder': True,
     r'takes about \d+ minutes': True,
     r'needs (a|\d+) GPUs?': False,
     r'needs mmdet': False,
@@ -212,18 +214,29 @@ def train_budget(command: str, folder: str) -> list:
     return ['--cfg-options', *options]
 
 
-def link_full_schedule_checkpoint(command: str, folder: str) -> None:
-    """Links a budget run's ``epoch_1.pth`` as the full run's last one."""
-    words = shlex.split(command)
-    config = next(word for word in words if word.startswith('configs/'))
-    work_dir = (words[words.index('--work-dir') + 1]
-                if '--work-dir' in words else osp.join(
-                    'work_dirs',
-                    osp.splitext(osp.basename(config))[0]))
-    epochs = Config.fromfile(osp.join(folder, config)).train_cfg.max_epochs
-    last = osp.join(folder, work_dir, f'epoch_{epochs}.pth')
-    if epochs != 1 and not osp.exists(last):
-        os.symlink('epoch_1.pth', last)
+def link_full_schedule_checkpoints(folder: str) -> None:
+    """Links budget runs' ``epoch_1.pth`` as their full schedule's last one.
+
+    Every work dir below ``work_dirs/`` that holds an ``epoch_1.pth`` and
+    the dump of a shipped config (``<config name>.py``, as the Runner writes
+    it) gets ``epoch_<max_epochs of that config>.pth``, so that the
+    commands after it find the file the full run writes.
+    """
+    configs = {
+        osp.basename(path): path
+        for path in glob.glob(
+            osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
+    }
+    for first in glob.glob(
+            osp.join(folder, 'work_dirs', '**', 'epoch_1.pth'),
+            recursive=True):
+        work_dir = osp.dirname(first)
+        dumped = [name for name in os.listdir(work_dir) if name in configs]
+        for name in dumped:
+            epochs = Config.fromfile(configs[name]).train_cfg.max_epochs
+            last = osp.join(work_dir, f'epoch_{epochs}.pth')
+            if not osp.exists(last):
+                os.symlink('epoch_1.pth', last)
 
 
 def run(command: str, folder: str, environment: dict) -> str:
@@ -255,5 +268,5 @@ def test_every_documented_command_runs(user_folder):
                       if tool == 'tools/train.py' else BUDGETS[tool])
         run(' '.join([command.split(' #')[0], *budget]), folder,
             environment)
-        if reason is not None and tool == 'tools/train.py':
-            link_full_schedule_checkpoint(command, folder)
+        if reason is not None:
+            link_full_schedule_checkpoints(folder)

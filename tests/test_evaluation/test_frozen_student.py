@@ -99,7 +99,11 @@ def test_dataset_config_without_eval_loaders_uses_train_and_val():
                 batch_size=4,
                 dataset=dict(type='Digits', pipeline=['plain']))))
     loaders = eval_loader_configs(cfg, 'dataset.py')
-    assert loaders['query'] == cfg.val_dataloader
+    # mmpretrain's tools' collate where the config sets none (mmengine's
+    # own fallback would hand the model a list of samples)
+    assert loaders['query'] == dict(
+        cfg.val_dataloader, collate_fn=dict(type='default_collate'))
+    assert loaders['bank'].collate_fn == dict(type='default_collate')
     assert loaders['bank'].dataset.pipeline == ['plain']
     assert not loaders['bank'].sampler.shuffle
     # the config itself is left as it was

@@ -21,9 +21,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from checkpoint_layouts import encoder_tensors, moco_file
-from conftest import (MMPRETRAIN_TOOLS, REPO_ROOT, _run_tool,
-                      teacher_state_dict)
+from checkpoint_layouts import encoder_tensors, moco_file, teacher_state_dict
+from repo_paths import MMPRETRAIN_TOOLS, REPO_ROOT
 from real_files import (cifar_checksum_module, make_cifar_tree,
                         make_image_folder, make_imagenet_tree)
 
@@ -69,7 +68,7 @@ def test_no_config_is_left_out():
 
 
 @pytest.fixture(scope='module')
-def real_data(tmp_path_factory):
+def real_data(tmp_path_factory, run_tool):
     """The real-file data sets and the module that accepts CIFAR files."""
     root = tmp_path_factory.mktemp('real_data')
     cifar = {
@@ -82,7 +81,7 @@ def real_data(tmp_path_factory):
     cifar_checksum_module(str(cifar_checksums), cifar)
     imagenet = make_imagenet_tree(str(root / 'imagenet'))
     for percent, subset in imagenet['subsets'].items():
-        _run_tool([
+        run_tool([
             sys.executable, 'tools/dataset_converters/semi_supervised_subset.py',
             subset,
             osp.join(imagenet['root'], 'meta', f'train_{percent}percent.txt'),
@@ -183,8 +182,9 @@ def cifar_in(cfg: Config) -> bool:
 class ConfigRuns:
     """Runs configs once each and remembers their checkpoints."""
 
-    def __init__(self, real_data, teacher_file, tmp_path_factory):
+    def __init__(self, real_data, teacher_file, tmp_path_factory, run_tool):
         self.real_data = real_data
+        self.run_tool = run_tool
         self.teacher_file = teacher_file
         self.tmp_path_factory = tmp_path_factory
         self.checkpoints = {}
@@ -243,7 +243,7 @@ class ConfigRuns:
         options = dataset_root_options('train_dataloader.dataset.dataset',
                                        cfg.train_dataloader.dataset.dataset,
                                        self.real_data)
-        _run_tool([
+        self.run_tool([
             sys.executable, 'tools/analysis_tools/build_bingo_bags.py',
             cfg.filename,
             self.teacher_file(cfg.model.teacher.to_dict()), '--out', path,
@@ -265,7 +265,7 @@ class ConfigRuns:
             return self.checkpoints[key]
         cfg = Config.fromfile(osp.join(REPO_ROOT, config))
         work_dir = str(self.tmp_path_factory.mktemp('run') / 'work_dir')
-        log = _run_tool(
+        log = self.run_tool(
             [sys.executable, tool, config, '--work-dir', work_dir,
              '--cfg-options', *self.options(cfg), *extra_options],
             timeout=900,
@@ -287,7 +287,7 @@ class ConfigRuns:
             for option in options if not option.startswith('train_dataloader')
         ]
         work_dir = str(self.tmp_path_factory.mktemp('test') / 'work_dir')
-        return _run_tool(
+        return self.run_tool(
             [sys.executable, 'tools/test.py', config, checkpoint,
              '--work-dir', work_dir, '--cfg-options', *options],
             timeout=900,
@@ -295,9 +295,9 @@ class ConfigRuns:
 
 
 @pytest.fixture(scope='module')
-def config_runs(real_data, teacher_file, tmp_path_factory):
+def config_runs(real_data, teacher_file, tmp_path_factory, run_tool):
     """One :class:`ConfigRuns` for the module."""
-    return ConfigRuns(real_data, teacher_file, tmp_path_factory)
+    return ConfigRuns(real_data, teacher_file, tmp_path_factory, run_tool)
 
 
 @pytest.mark.parametrize('config', RUN_CONFIGS)
@@ -345,7 +345,8 @@ def test_mmpretrain_train_tool_gives_the_same_losses(config, config_runs):
 
 
 
-def test_knn_eval_on_imagenet_files(config_runs, real_data, tmp_path):
+def test_knn_eval_on_imagenet_files(config_runs, real_data, tmp_path,
+                                    run_tool):
     """The documented ImageNet kNN command, on the DisCo student's checkpoint.
 
     The data config is mmpretrain's ImageNet base, which sets no
@@ -354,7 +355,7 @@ def test_knn_eval_on_imagenet_files(config_runs, real_data, tmp_path):
     config = 'configs/disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py'
     root = real_data['imagenet']['root']
     out = str(tmp_path / 'knn.json')
-    log = _run_tool([
+    log = run_tool([
         sys.executable, 'tools/analysis_tools/knn_eval.py', config,
         config_runs.train(config), '--data-config',
         'mmpretrain::_base_/datasets/imagenet_bs32.py', '--k', '1', '3',

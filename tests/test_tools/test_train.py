@@ -11,7 +11,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import MMPRETRAIN_TOOLS
+from disco_mm.apis import load_config
+from repo_paths import MMPRETRAIN_TOOLS
 
 TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
 
@@ -137,8 +138,10 @@ def train_flags(train_tool, repo_root, monkeypatch):
     def config_for(config, *flags):
         path = osp.join(repo_root, 'configs', config)
         monkeypatch.setattr(sys, 'argv', ['train.py', path, *flags])
+        monkeypatch.setenv('LOCAL_RANK', '0')
         args = train_tool.parse_args()
-        return train_tool.apply_train_flags(Config.fromfile(path), args)
+        return train_tool.apply_train_flags(
+            load_config(args, train_tool.DATALOADERS), args)
 
     return config_for
 
