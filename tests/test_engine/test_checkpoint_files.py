@@ -11,6 +11,7 @@ from disco_mm.engine.checkpoint_files import (checkpoint_problem,
                                               complete_checkpoint,
                                               newest_intact_checkpoint,
                                               read_pointer, write_pointer)
+from file_damage import empty, overwrite_4_kib, truncate
 
 
 def save(folder, name, iteration, age=0):
@@ -32,21 +33,6 @@ def test_checksum_is_written_beside_in_sha256sum_format(tmp_path):
         'iter_2.pth', 'iter_2.pth.sha256'
     ]
     assert checkpoint_problem(path) is None
-
-
-def truncate(path):
-    with open(path, 'r+b') as file:
-        file.truncate(os.path.getsize(path) // 2)
-
-
-def empty(path):
-    open(path, 'wb').close()
-
-
-def overwrite_4_kib(path):
-    with open(path, 'r+b') as file:
-        file.seek(os.path.getsize(path) // 2)
-        file.write(os.urandom(4096))
 
 
 @pytest.mark.parametrize('damage, problem', [

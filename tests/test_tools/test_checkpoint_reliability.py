@@ -19,6 +19,7 @@ import torch
 from training_state import assert_same_training_state, load
 
 from disco_mm.engine.checkpoint_files import checkpoint_problem
+from file_damage import empty, overwrite_4_kib, truncate
 
 RUN_OPTIONS = ('train_cfg.max_epochs=3',
                'default_hooks.checkpoint.by_epoch=False',
@@ -65,21 +66,6 @@ def copied_run(tmp_path, base_run):
     work_dir = tmp_path / 'copy'
     shutil.copytree(base_run['work_dir'], work_dir)
     return work_dir
-
-
-def truncate(path):
-    with open(path, 'r+b') as file:
-        file.truncate(os.path.getsize(path) // 2)
-
-
-def empty(path):
-    open(path, 'wb').close()
-
-
-def overwrite_4_kib(path):
-    with open(path, 'r+b') as file:
-        file.seek(os.path.getsize(path) // 2)
-        file.write(os.urandom(4096))
 
 
 @pytest.mark.slow
