@@ -124,7 +124,7 @@ def test_no_placeholders():
 def named_paths(command: str):
     """The repository files (configs/, tools/) a command names."""
     return [
-        word for word in shlex.split(command, comments=True)
+        word.rstrip(';') for word in shlex.split(command, comments=True)
         if word.startswith(('configs/', 'tools/'))
     ]
 
