@@ -16,6 +16,7 @@ import os.path as osp
 import sys
 
 import pytest
+import torch
 from training_state import assert_same_training_state, load
 
 TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
