@@ -16,11 +16,6 @@ Every fix for the libraries below disco_mm lives here, is applied once when
 * :func:`silence_irrelevant_mmcv_warnings` - mmcv-lite warns at every import
   that a compiled attention op is missing, and mmcv at every colour jitter
   that an argument is pillow-only; neither concerns disco_mm.
-* :func:`setup_cpu_distributed` - mmengine's ``init_dist`` always selects a
-  CUDA device; without a GPU the launcher's processes join a gloo group and
-  DDP wraps the model without device ids; :func:`leave_distributed` lets
-  the processes finish together so that gloo does not abort one that exits
-  first.
 * :func:`patch_scoped_dataloader_functions` - mmengine gives every
   ``type`` dict of a base config inherited as ``mmpretrain::...`` a
   ``_scope_`` key, and then passes that key on to the ``collate_fn`` (and
@@ -29,7 +24,8 @@ Every fix for the libraries below disco_mm lives here, is applied once when
   '_scope_'``. The function is now looked up in that scope instead; data
   loaders without such a key are built as before.
 
-Checkpoint saving and resuming are no library fix: they are the
+Checkpoint saving and resuming, and several processes on a machine without
+a GPU, are no library fix: they are the
 :class:`~disco_mm.engine.ReliableRunner` and
 :class:`~disco_mm.engine.hooks.SafeCheckpointHook` that a config selects;
 importing disco_mm leaves mmengine's Runner as it is.
@@ -195,56 +191,6 @@ def patch_adjust_hue() -> None:
 
     for module in (mmcv, mmcv.image, mmcv.image.photometric):
         module.adjust_hue = adjust_hue
-
-
-def setup_cpu_distributed(cfg, launcher: str) -> None:
-    """Lets a config written for GPUs train with several CPU processes.
-
-    With a launcher but no GPU, the processes join a gloo process group
-    before mmengine would call ``torch.cuda.set_device``, and DDP wraps the
-    model without device ids. On GPUs nothing changes (NCCL as configured).
-
-    Args:
-        cfg (mmengine.Config): The training config; its
-            ``model_wrapper_cfg`` is filled in when the config has none.
-        launcher (str): The job launcher (``'none'``, ``'pytorch'``,
-            ``'slurm'``, ``'mpi'``).
-
-    Raises:
-        RuntimeError: A launcher other than ``'pytorch'`` without a GPU.
-    """
-    import torch.distributed as dist
-
-    if launcher == 'none' or torch.cuda.is_available():
-        return
-    if launcher != 'pytorch':
-        raise RuntimeError(
-            f'--launcher {launcher} needs GPUs; on CPU-only machines start '
-            'several processes with tools/dist_train.sh (--launcher pytorch).')
-    if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
-    cfg.setdefault(
-        'model_wrapper_cfg',
-        dict(
-            type='MMDistributedDataParallel',
-            device_ids=None,
-            broadcast_buffers=False))
-
-
-def leave_distributed() -> None:
-    """Lets all processes finish together, then closes the process group.
-
-    Without it, a process that is done (rank 1 after the last epoch) exits
-    while process 0 still writes the checkpoint, and gloo's connection
-    threads may abort the exiting process ("terminate called without an
-    active exception"), failing a finished run. Does nothing outside a
-    distributed run.
-    """
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
 
 
 def silence_irrelevant_mmcv_warnings() -> None:

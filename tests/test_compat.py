@@ -14,7 +14,6 @@ import mmpretrain
 import numpy as np
 import pytest
 import torch
-import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
@@ -211,75 +210,6 @@ def test_adjust_hue_rotates_back_for_negative(colour_image, backend,
 def test_adjust_hue_rejects_factor_out_of_range(colour_image):
     with pytest.raises(ValueError, match='0.6'):
         mmcv.adjust_hue(colour_image, 0.6)
-
-
-# (d) distributed training on CPU processes
-@pytest.fixture
-def cpu_only(monkeypatch):
-    """Makes torch report no GPU."""
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-
-
-@pytest.fixture
-def single_process_env(monkeypatch, find_free_port):
-    """The environment torchrun gives the only process of a 1-process job.
-
-    The process group is destroyed after the test.
-    """
-    for name, value in dict(
-            MASTER_ADDR='127.0.0.1',
-            MASTER_PORT=str(find_free_port()),
-            RANK='0',
-            LOCAL_RANK='0',
-            WORLD_SIZE='1').items():
-        monkeypatch.setenv(name, value)
-    yield
-    if dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def test_pytorch_launcher_on_cpu_joins_gloo(cpu_only, single_process_env):
-    cfg = Config(dict(model=dict(type='DisCo')))
-    compat.setup_cpu_distributed(cfg, 'pytorch')
-    assert dist.is_initialized()
-    assert dist.get_backend() == 'gloo' and dist.get_world_size() == 1
-    assert cfg.model_wrapper_cfg == dict(
-        type='MMDistributedDataParallel',
-        device_ids=None,
-        broadcast_buffers=False)
-
-
-def test_own_wrapper_config_is_kept(cpu_only, single_process_env):
-    wrapper = dict(
-        type='MMDistributedDataParallel',
-        device_ids=None,
-        find_unused_parameters=True)
-    cfg = Config(dict(model_wrapper_cfg=wrapper))
-    compat.setup_cpu_distributed(cfg, 'pytorch')
-    compat.setup_cpu_distributed(cfg, 'pytorch')  # group already joined
-    assert cfg.model_wrapper_cfg == wrapper
-
-
-def test_no_launcher_changes_nothing(cpu_only):
-    cfg = Config(dict(model=dict(type='DisCo')))
-    compat.setup_cpu_distributed(cfg, 'none')
-    assert 'model_wrapper_cfg' not in cfg and not dist.is_initialized()
-
-
-def test_gpus_keep_mmengine_defaults(monkeypatch):
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    cfg = Config(dict(model=dict(type='DisCo')))
-    compat.setup_cpu_distributed(cfg, 'pytorch')
-    assert 'model_wrapper_cfg' not in cfg and not dist.is_initialized()
-
-
-@pytest.mark.parametrize('launcher', ['slurm', 'mpi'])
-def test_other_launchers_without_gpu_raise(cpu_only, launcher):
-    with pytest.raises(
-            RuntimeError,
-            match=f'--launcher {launcher} needs GPUs.*'
-            'dist_train.sh'):
-        compat.setup_cpu_distributed(Config(), launcher)
 
 
 def test_importing_disco_mm_leaves_mmengine_checkpointing_alone():

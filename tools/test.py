@@ -11,7 +11,6 @@ import argparse
 from mmengine.fileio import dump
 
 from disco_mm.apis import add_runner_args, build_runner, load_config
-from disco_mm.compat import leave_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,7 +35,6 @@ def main() -> None:
     if args.amp:
         cfg.test_cfg.fp16 = True
     metrics = build_runner(cfg).test()
-    leave_distributed()
     if args.out:
         dump(metrics, args.out)
 

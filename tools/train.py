@@ -12,7 +12,6 @@ from mmengine.config import Config
 
 from disco_mm.apis import (add_runner_args, build_runner,
                            keep_freed_cpu_memory, load_config)
-from disco_mm.compat import leave_distributed
 from disco_mm.datasets import check_train_data_root
 from disco_mm.engine import amp_optim_wrapper_type
 
@@ -82,7 +81,6 @@ def main() -> None:
         keep_freed_cpu_memory()
     runner = build_runner(cfg)
     runner.train()
-    leave_distributed()
 
 
 if __name__ == '__main__':

@@ -9,7 +9,8 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..compat import setup_cpu_distributed
+from ..engine import ReliableRunner
+from ..engine.cpu_distributed import joins_cpu_process_group
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -77,9 +78,8 @@ def load_config(args: argparse.Namespace,
     """Reads ``args.config`` and applies the common flags.
 
     The data loader defaults come first (:func:`apply_dataloader_defaults`),
-    then ``--cfg-options``, as in mmpretrain's tools. Also joins the process
-    group on CPU-only machines (see
-    :func:`disco_mm.compat.setup_cpu_distributed`).
+    then ``--cfg-options``, as in mmpretrain's tools. No process group is
+    opened here: the Runner does that.
 
     Args:
         args (argparse.Namespace): Parsed flags of :func:`add_runner_args`
@@ -100,7 +100,6 @@ def load_config(args: argparse.Namespace,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    setup_cpu_distributed(cfg, args.launcher)
     return cfg
 
 
@@ -113,5 +112,16 @@ def build_runner(cfg: Config) -> Runner:
 
     Returns:
         Runner: The runner.
+
+    Raises:
+        RuntimeError: Several processes without a GPU under a Runner that
+            cannot run them (mmengine's would stop at a CUDA call).
     """
+    runner_class = RUNNERS.get(cfg.get('runner_type', 'Runner'))
+    if (joins_cpu_process_group(cfg.get('launcher', 'none'))
+            and not issubclass(runner_class, ReliableRunner)):
+        raise RuntimeError(
+            f'{runner_class.__name__} needs a GPU for each process; without '
+            "GPUs only runner_type='ReliableRunner' trains with several "
+            'processes: add --cfg-options runner_type=ReliableRunner.')
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)

@@ -3,6 +3,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional
 
+from torch import nn
+
 from mmengine.dist import all_gather_object, get_world_size, master_only
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -14,6 +16,8 @@ from ..models.teachers import FrozenTeacher
 from .checkpoint_files import (TEMPORARY_SUFFIX, checkpoint_problem,
                                complete_checkpoint, is_local,
                                newest_intact_checkpoint, read_meta)
+from .cpu_distributed import (cpu_model_wrapper_cfg, finish_together,
+                              join_cpu_process_group, joins_cpu_process_group)
 
 #: The config key that lets a resume continue with another teacher file.
 ALLOW_TEACHER_CHANGE = 'allow_teacher_change'
@@ -56,7 +60,67 @@ class ReliableRunner(Runner):
       ``initial_lr`` and the schedulers' base values are scaled by the new
       base over the old one, so the schedule continues from where it was at
       the new scale. The log says so.
+    * **Several processes without a GPU.** With ``--launcher pytorch`` on a
+      machine without a GPU, the processes join a gloo group and DDP wraps
+      the model without device ids (:mod:`disco_mm.engine.cpu_distributed`);
+      each loop ends when every process has finished it. On GPUs mmengine's
+      set-up is used as it is.
     """
+
+    def setup_env(self, env_cfg: Dict) -> None:
+        """Joins the gloo group of a CPU-only run, then sets up as mmengine.
+
+        Args:
+            env_cfg (dict): The config's ``env_cfg``.
+        """
+        self._cpu_processes = joins_cpu_process_group(self.launcher)
+        if self._cpu_processes:
+            join_cpu_process_group()
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict],
+                   model: nn.Module) -> nn.Module:
+        """Wraps the model as mmengine does, without device ids on CPUs.
+
+        Args:
+            model_wrapper_cfg (dict, optional): The config's
+                ``model_wrapper_cfg``; one of its own is kept as it is.
+            model (nn.Module): The model.
+
+        Returns:
+            nn.Module: The (wrapped) model.
+        """
+        if self._cpu_processes and model_wrapper_cfg is None:
+            model_wrapper_cfg = cpu_model_wrapper_cfg(
+                self.cfg.get('find_unused_parameters', False))
+            self.logger.info(
+                f'No GPU: {self.world_size} processes in a gloo group, the '
+                f'model wrapped as {model_wrapper_cfg}.')
+        return super().wrap_model(model_wrapper_cfg, model)
+
+    def train(self) -> nn.Module:
+        """Trains as mmengine does; CPU processes finish together."""
+        model = super().train()
+        self._finish_together()
+        return model
+
+    def val(self) -> dict:
+        """Validates as mmengine does; CPU processes finish together."""
+        metrics = super().val()
+        self._finish_together()
+        return metrics
+
+    def test(self) -> dict:
+        """Tests as mmengine does; CPU processes finish together."""
+        metrics = super().test()
+        self._finish_together()
+        return metrics
+
+    def _finish_together(self) -> None:
+        """Waits for every process of a CPU-only run (see
+        :func:`~disco_mm.engine.cpu_distributed.finish_together`)."""
+        if self._cpu_processes:
+            finish_together()
 
     def load_or_resume(self) -> None:
         """Resumes the checked checkpoint, or loads ``load_from``.

@@ -7,5 +7,8 @@ _base_ = ('mmpretrain::mocov2/benchmarks/'
           'resnet50_8xb32-linear-steplr-100e_in1k.py')
 
 custom_imports = dict(imports=['disco_mm'], allow_failed_imports=False)
+# Complete checkpoints with their checksums, and tools/dist_train.sh with
+# several processes on machines without a GPU (docs/reliability.md).
+runner_type = 'ReliableRunner'
 
 model = dict(backbone=dict(norm_eval=True))
