@@ -15,6 +15,27 @@ CONFIGS = sorted(
     for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
     if not {'_base_', 'benchmarks'} & set(
         osp.relpath(path, CONFIG_ROOT).split(osp.sep)))
+
+
+def fast_loop_configs(names):
+    """The configs the fast loop (``-m "not slow"``) builds.
+
+    Every digits config and the first ResNet-18 config of each folder; the
+    other ImageNet configs differ from those in widths and teachers only,
+    and the full suite builds them all.
+    """
+    fast, folders = set(), set()
+    for name in names:
+        folder = name.split(osp.sep)[0]
+        if '_digits' in name:
+            fast.add(name)
+        elif 'resnet18_' in name and folder not in folders:
+            fast.add(name)
+            folders.add(folder)
+    return fast
+
+
+FAST_CONFIGS = fast_loop_configs(CONFIGS)
 LOSSES = {
     'BINGO': {'loss_bag', 'loss_mix'},
     'DisCo': {'loss_contrastive', 'loss_distill'},
@@ -58,7 +79,10 @@ def test_every_algorithm_folder_has_configs():
     assert len(CONFIGS) >= 12
 
 
-@pytest.mark.parametrize('name', CONFIGS)
+@pytest.mark.parametrize('name', [
+    name if name in FAST_CONFIGS else pytest.param(
+        name, marks=pytest.mark.slow) for name in CONFIGS
+])
 def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
     cfg = load(name)
     assert cfg.default_scope == 'mmpretrain'
