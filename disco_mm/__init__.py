@@ -7,7 +7,7 @@ from . import compat
 
 compat.apply_all()
 
-from . import datasets, engine, models  # noqa: E402,F401
+from . import checkpoints, datasets, engine, models  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__']

@@ -11,11 +11,12 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from ..checkpoints.atomic import (TEMPORARY_SUFFIX, complete_checkpoint,
+                                  is_local)
+from ..checkpoints.resume import (checkpoint_problem, newest_intact_checkpoint,
+                                  read_meta)
 from ..messages import listed
 from ..models.teachers import FrozenTeacher
-from .checkpoint_files import (TEMPORARY_SUFFIX, checkpoint_problem,
-                               complete_checkpoint, is_local,
-                               newest_intact_checkpoint, read_meta)
 from .cpu_distributed import (cpu_model_wrapper_cfg, finish_together,
                               join_cpu_process_group, joins_cpu_process_group)
 

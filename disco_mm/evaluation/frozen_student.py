@@ -7,11 +7,9 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ..checkpoints.files import (CheckpointFormatError, first_keys,
+                                 load_checkpoint_file, state_dict_of)
 from ..compat import get_installed_path
-from ..models.teachers.checkpoint_formats import (CheckpointFormatError,
-                                                  first_keys,
-                                                  load_checkpoint_file,
-                                                  state_dict_of)
 
 #: The query loader's key in a config, in order of preference.
 QUERY_KEYS = ('eval_test_dataloader', 'val_dataloader', 'test_dataloader')

@@ -8,11 +8,11 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
 
+from disco_mm.checkpoints import CheckpointFormatError
 from disco_mm.evaluation import extract_frozen_features
 from disco_mm.evaluation.frozen_student import (eval_loader_configs,
                                                 frozen_student, read_config)
 from disco_mm.evaluation.pictures import DPI, PANEL_SIZE
-from disco_mm.models.teachers.checkpoint_formats import CheckpointFormatError
 
 
 @pytest.fixture

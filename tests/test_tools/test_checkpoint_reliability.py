@@ -18,7 +18,7 @@ import pytest
 import torch
 from training_state import assert_same_training_state, load
 
-from disco_mm.engine.checkpoint_files import checkpoint_problem
+from disco_mm.checkpoints import checkpoint_problem
 from file_damage import empty, overwrite_4_kib, truncate
 
 RUN_OPTIONS = ('train_cfg.max_epochs=3',

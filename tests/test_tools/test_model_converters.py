@@ -17,9 +17,9 @@ from mmpretrain.registry import MODELS
 
 from checkpoint_layouts import (TINY_R50, build_teacher, encoder_tensors,
                                 moco_file, resnet_feature, tiny_neck)
-from disco_mm.apis import StockModelMismatchError
-from disco_mm.models.teachers import (CheckpointFormatError,
-                                      TeacherCheckpointError)
+from disco_mm.checkpoints import (CheckpointFormatError,
+                                  StockModelMismatchError)
+from disco_mm.models.teachers import TeacherCheckpointError
 
 # Students of docs/method.md section 3 by timm name: feature width and the
 # official backbone parameter count.

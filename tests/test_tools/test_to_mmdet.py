@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmpretrain.registry import MODELS
 
-from disco_mm.models.teachers import CheckpointFormatError
+from disco_mm.checkpoints import CheckpointFormatError
 
 # Names of mmdet's ResNet-18 (mmdet/models/backbones/resnet.py), spelled
 # out so that the test does not only compare mmpretrain with itself.

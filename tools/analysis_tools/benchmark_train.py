@@ -50,7 +50,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import disco_mm  # noqa: F401  (registers the models)
-from disco_mm.apis import keep_freed_cpu_memory, save_checkpoint_file
+from disco_mm.apis import keep_freed_cpu_memory
+from disco_mm.checkpoints import save_checkpoint_file
 from disco_mm.engine import amp_optim_wrapper_type
 from disco_mm.models.algorithms import BaseMoCoStudent
 

@@ -17,7 +17,8 @@ Example:
     python tools/model_converters/disco_official2disco_mm.py \\
         ResNet50-ResNet18-checkpoint_0199.pth.tar disco_r18.pth --part student
 """
-from disco_mm.apis import convert_teacher_checkpoint, converter_parser
+from disco_mm.apis import converter_parser
+from disco_mm.checkpoints import convert_teacher_checkpoint
 
 
 def main(argv=None) -> None:

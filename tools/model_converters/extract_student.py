@@ -25,8 +25,9 @@ Example:
     python tools/model_converters/extract_student.py \\
         work_dirs/disco_r18/epoch_200.pth disco_r18_backbone.pth --to timm
 """
-from disco_mm.apis import EXPORT_TARGETS, converter_parser, export_student
-from disco_mm.apis.student_export import ALLOW_MISMATCH_FLAG
+from disco_mm.apis import converter_parser
+from disco_mm.checkpoints import (ALLOW_MISMATCH_FLAG, EXPORT_TARGETS,
+                                  export_student)
 
 
 def main(argv=None) -> None:

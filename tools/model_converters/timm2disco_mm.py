@@ -12,7 +12,8 @@ Example:
 """
 import timm
 
-from disco_mm.apis import convert_teacher_checkpoint, converter_parser
+from disco_mm.apis import converter_parser
+from disco_mm.checkpoints import convert_teacher_checkpoint
 
 
 def main(argv=None) -> None:

@@ -17,8 +17,8 @@ Example:
     python tools/model_converters/to_mmdet.py \\
         work_dirs/disco_r18/epoch_200.pth checkpoints/disco_resnet18_mmdet.pth
 """
-from disco_mm.apis import converter_parser, export_student
-from disco_mm.apis.student_export import ALLOW_MISMATCH_FLAG
+from disco_mm.apis import converter_parser
+from disco_mm.checkpoints import ALLOW_MISMATCH_FLAG, export_student
 
 
 def main(argv=None) -> None:

@@ -18,7 +18,8 @@ from typing import Any, List, Tuple
 import numpy as np
 import torch
 
-from disco_mm.apis import converter_parser, save_checkpoint_file
+from disco_mm.apis import converter_parser
+from disco_mm.checkpoints import save_checkpoint_file
 
 #: What a weights_only file may hold besides containers.
 PLAIN_TYPES = (torch.Tensor, int, float, str, bool, type(None))

@@ -9,7 +9,8 @@ Example:
     python tools/model_converters/torchvision2disco_mm.py \\
         resnet50_ssl.pth checkpoints/r50_teacher.pth [--projector proj.pth]
 """
-from disco_mm.apis import convert_teacher_checkpoint, converter_parser
+from disco_mm.apis import converter_parser
+from disco_mm.checkpoints import convert_teacher_checkpoint
 
 
 def main(argv=None) -> None:

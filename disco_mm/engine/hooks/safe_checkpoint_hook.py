@@ -8,8 +8,9 @@ from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
+from ...checkpoints.atomic import is_local, remove_checkpoint
+from ...checkpoints.resume import write_pointer
 from ...messages import listed
-from ..checkpoint_files import is_local, remove_checkpoint, write_pointer
 from .finite_loss_hook import resume_advice
 
 

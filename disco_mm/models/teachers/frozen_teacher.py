@@ -8,9 +8,9 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ...checksums import file_sha256
+from ...checkpoints import (CheckpointFormatError, file_sha256,
+                            read_teacher_checkpoint)
 from ...messages import listed
-from .checkpoint_formats import CheckpointFormatError, read_teacher_checkpoint
 
 
 class TeacherCheckpointError(CheckpointFormatError):
@@ -26,7 +26,7 @@ class FrozenTeacher(BaseModule):
     come from mmpretrain / mmselfsup, facebookresearch/moco or swav, the
     official DisCo code, or be a plain torchvision / timm state dict: its
     format is recognised from its keys (see
-    :mod:`~disco_mm.models.teachers.checkpoint_formats` and
+    :mod:`~disco_mm.checkpoints.formats` and
     ``docs/teachers.md``). Every parameter and buffer the teacher has must
     be in the checkpoint with the same shape; keys the teacher does not use
     (a momentum encoder, a queue, a classifier) are ignored.

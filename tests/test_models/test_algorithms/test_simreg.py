@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from disco_mm.apis import export_student
+from disco_mm.checkpoints import export_student
 
 DIGITS_CONFIG = (
     'simreg/simreg_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')

@@ -3,39 +3,21 @@
 Every reader here turns a foreign state dict into disco_mm's layout: the
 backbone under ``backbone.*`` (``backbone.model.*`` for a
 :class:`TimmPooledBackbone`) and the projector under ``neck.mlp.*``, as
-mmpretrain's self-supervised checkpoints store them. :class:`FrozenTeacher`
-reads its checkpoint through :func:`read_teacher_checkpoint`, and the
-command-line converters of ``tools/model_converters/`` write the same
-dictionaries to files, so a file loads the same way directly or converted.
-
-Every file is loaded with ``weights_only=True``: a file that needs code to
-unpickle is refused with the command that makes a tensors-only copy.
+mmpretrain's self-supervised checkpoints store them. A new format is one
+reader, one key signature and one :class:`CheckpointFormat` entry of
+:data:`FORMATS`; :mod:`disco_mm.checkpoints.teacher` reads files through
+:func:`to_disco_mm`, for :class:`FrozenTeacher` and the converters of
+``tools/model_converters/`` alike.
 """
-import pickle
-from typing import (Callable, Collection, Dict, List, NamedTuple, Optional,
-                    Sequence, Tuple)
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
-import torch
-from mmengine.logging import print_log
-
-#: How many keys an error message shows of a checkpoint it cannot read.
-MAX_KEYS_SHOWN = 8
+from .files import (CheckpointFormatError, RenameRule, StateDict, first_keys,
+                    has_prefix, rename)
 
 #: Where the projector of an encoder is, by the code base that trained it:
 #: torchvision models with MoCo's MLP (``fc.0``/``fc.2``), timm models with
 #: DisCo's MLP (``classifier.0``/``classifier.2``), SwAV (``projection_head``).
 PROJECTOR_NAMES = ('fc.', 'classifier.', 'projection_head.')
-
-#: The command that makes a tensors-only copy of a checkpoint one trusts.
-WEIGHTS_ONLY_CONVERTER = 'tools/model_converters/to_weights_only.py'
-
-StateDict = Dict[str, torch.Tensor]
-#: ``(old prefix, new prefix)``; a new prefix of None drops the keys.
-RenameRule = Tuple[str, Optional[str]]
-
-
-class CheckpointFormatError(ValueError):
-    """A checkpoint cannot be read safely or in the layout asked for."""
 
 
 class CheckpointFormat(NamedTuple):
@@ -53,89 +35,6 @@ class CheckpointFormat(NamedTuple):
     description: str
     matches: Optional[Callable[[Sequence[str]], bool]]
     read: Callable[[StateDict], StateDict]
-
-
-def load_checkpoint_file(path: str) -> dict:
-    """Loads a checkpoint with ``weights_only=True`` on the CPU.
-
-    Args:
-        path (str): The file.
-
-    Returns:
-        dict: The loaded object.
-
-    Raises:
-        CheckpointFormatError: The file holds objects that only load by
-            running code from it; the message says how to copy its tensors.
-    """
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as error:
-        # torch's message goes on to suggest weights_only=False; the line
-        # naming the refused object is the one that matters here.
-        reason = next((line.strip() for line in str(error).splitlines()
-                       if 'Unsupported global' in line), str(error))
-        raise CheckpointFormatError(
-            f'Checkpoint {path} holds objects that only load by running '
-            'code from the file, which disco_mm never does. If you trust '
-            'the file, save a tensors-only copy once and use the copy:\n'
-            f'  python {WEIGHTS_ONLY_CONVERTER} {path} COPY.pth\n'
-            f'({reason})') from error
-
-
-def state_dict_of(checkpoint: dict) -> StateDict:
-    """Returns the tensors of a checkpoint's ``state_dict`` or of the file.
-
-    Args:
-        checkpoint (dict): A loaded checkpoint: a state dict, or a dict with
-            the state dict under ``'state_dict'``.
-
-    Returns:
-        dict: Every tensor entry, by key.
-
-    Raises:
-        CheckpointFormatError: The file holds no dictionary.
-    """
-    if not isinstance(checkpoint, dict):
-        raise CheckpointFormatError(
-            f'A checkpoint must hold a dict of tensors, not a '
-            f'{type(checkpoint).__name__}.')
-    state = checkpoint.get('state_dict', checkpoint)
-    return {
-        key: value
-        for key, value in state.items() if isinstance(value, torch.Tensor)
-    }
-
-
-def first_keys(keys: Sequence[str]) -> str:
-    """Formats the first few keys of a checkpoint for an error message."""
-    keys = list(keys)
-    shown = ', '.join(keys[:MAX_KEYS_SHOWN])
-    return shown + (f', ... ({len(keys)} keys)'
-                    if len(keys) > MAX_KEYS_SHOWN else '')
-
-
-def rename(state: StateDict, rules: Sequence[RenameRule]) -> StateDict:
-    """Renames keys by the first rule whose old prefix they start with.
-
-    Keys that match no rule, and keys whose rule has no new prefix, are
-    left out.
-
-    Args:
-        state (dict): The state dict to read.
-        rules (list[tuple]): ``(old prefix, new prefix or None)`` pairs.
-
-    Returns:
-        dict: The renamed entries.
-    """
-    renamed = {}
-    for key, value in state.items():
-        for old, new in rules:
-            if key.startswith(old):
-                if new is not None:
-                    renamed[new + key[len(old):]] = value
-                break
-    return renamed
 
 
 def encoder_rules(prefix: str,
@@ -157,11 +56,6 @@ def encoder_rules(prefix: str,
     return [(prefix + name, 'neck.mlp.')
             for name in PROJECTOR_NAMES] + [(prefix + 'prototypes', None),
                                             (prefix, backbone_prefix)]
-
-
-def has_prefix(keys: Sequence[str], prefix: str) -> bool:
-    """Tells whether any key starts with ``prefix``."""
-    return any(key.startswith(prefix) for key in keys)
 
 
 def read_mmpretrain(state: StateDict) -> StateDict:
@@ -350,70 +244,3 @@ def to_disco_mm(state: StateDict,
             f'({FORMATS[format].description}). First keys: '
             f"{first_keys(state)}. Check the format, or leave it 'auto'.")
     return converted, format
-
-
-def read_projector(path: str) -> StateDict:
-    """Reads a projector saved apart from its backbone.
-
-    Args:
-        path (str): A file whose state dict holds ``neck.*`` entries (e.g.
-            a converted teacher checkpoint), or the projector module's own
-            state dict (``mlp.0.weight``, ...).
-
-    Returns:
-        dict: The projector under ``neck.*``.
-    """
-    state = state_dict_of(load_checkpoint_file(path))
-    if has_prefix(state, 'neck.'):
-        return rename(state, [('neck.', 'neck.')])
-    return rename(state, [('', 'neck.')])
-
-
-def read_teacher_checkpoint(
-        path: str,
-        format: str = 'auto',
-        projector_checkpoint: Optional[str] = None,
-        teacher_keys: Optional[Collection[str]] = None,
-        **read_options) -> Tuple[StateDict, str]:
-    """Reads a teacher's weights from any supported file.
-
-    Args:
-        path (str): The teacher checkpoint.
-        format (str): Its format (a key of :data:`FORMATS`) or ``'auto'``.
-            Defaults to ``'auto'``.
-        projector_checkpoint (str, optional): A file with the projector
-            (see :func:`read_projector`); it replaces any projector of
-            ``path``. Defaults to None.
-        teacher_keys (Collection[str], optional): The teacher's own keys
-            (``backbone.*``, ``neck.*``); when given, the format, the files
-            and how many of their tensors the teacher takes and ignores are
-            logged. Defaults to None.
-        **read_options: Options of the format's reader (see
-            :func:`to_disco_mm`).
-
-    Returns:
-        tuple[dict, str]: ``backbone.*`` / ``neck.*`` tensors and the
-        format ``path`` was read as.
-    """
-    state = state_dict_of(load_checkpoint_file(path))
-    weights, read_as = to_disco_mm(state, format, path, **read_options)
-    file_tensors = len(state)
-    if projector_checkpoint:
-        projector = read_projector(projector_checkpoint)
-        file_tensors += len(projector)
-        weights = {
-            **rename(weights, [('backbone.', 'backbone.')]),
-            **projector
-        }
-    if teacher_keys is not None:
-        taken = len(set(teacher_keys) & set(weights))
-        how = 'detected from its keys' if format == 'auto' else 'as named'
-        files = path + (f' (projector: {projector_checkpoint})'
-                        if projector_checkpoint else '')
-        print_log(
-            f'Teacher checkpoint {files}: format {read_as!r} ({how}: '
-            f'{FORMATS[read_as].description}); {taken} tensors loaded of '
-            f"the teacher's {len(teacher_keys)}, {file_tensors - taken} of "
-            f'the {file_tensors} in the file ignored.',
-            logger='current')
-    return weights, read_as

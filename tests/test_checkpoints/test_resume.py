@@ -1,5 +1,4 @@
-"""Checkpoint files: checksums, the relative pointer, the resume choice."""
-import hashlib
+"""The checkpoint a resume continues: intact, newest, found after a copy."""
 import os
 import shutil
 import time
@@ -7,10 +6,9 @@ import time
 import pytest
 import torch
 
-from disco_mm.engine.checkpoint_files import (checkpoint_problem,
-                                              complete_checkpoint,
-                                              newest_intact_checkpoint,
-                                              read_pointer, write_pointer)
+from disco_mm.checkpoints.atomic import complete_checkpoint
+from disco_mm.checkpoints.resume import (newest_intact_checkpoint,
+                                         read_pointer, write_pointer)
 from file_damage import empty, overwrite_4_kib, truncate
 
 
@@ -22,17 +20,6 @@ def save(folder, name, iteration, age=0):
     complete_checkpoint(path + '.tmp', path)
     os.utime(path, (time.time() - age, ) * 2)
     return path
-
-
-def test_checksum_is_written_beside_in_sha256sum_format(tmp_path):
-    path = save(tmp_path, 'iter_2.pth', 2)
-    digest = hashlib.sha256(open(path, 'rb').read()).hexdigest()
-    assert (tmp_path / 'iter_2.pth.sha256').read_text() == \
-        f'{digest}  iter_2.pth\n'
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        'iter_2.pth', 'iter_2.pth.sha256'
-    ]
-    assert checkpoint_problem(path) is None
 
 
 @pytest.mark.parametrize('damage, problem', [

@@ -1,0 +1,88 @@
+"""Exporting a trained student's backbone to where it is deployed.
+
+:func:`export_student` reads the student out of a training checkpoint
+(:mod:`~disco_mm.checkpoints.student`), checks it against the target
+library's stock model (:mod:`~disco_mm.checkpoints.stock_models`) and
+writes the file. A new target is one more name in :data:`EXPORT_TARGETS`,
+its renaming in ``student.py`` and its stock model in ``stock_models.py``.
+"""
+import os.path as osp
+from typing import Optional
+
+from .files import (StateDict, load_checkpoint_file, save_checkpoint_file,
+                    state_dict_of)
+from .stock_models import check_stock_fit
+from .student import (model_weights, student_backbone,
+                      torchvision_resnet_weights)
+
+#: Where a student can be exported to.
+EXPORT_TARGETS = ('mmpretrain', 'mmdet', 'timm', 'torchvision')
+
+
+def export_student(src: str,
+                   dst: str,
+                   to: str,
+                   model_name: Optional[str] = None,
+                   allow_mismatch: bool = False) -> StateDict:
+    """Writes the student backbone of a training checkpoint for deployment.
+
+    Only the backbone is written: no projector, momentum encoder, queue or
+    teacher.
+
+    * ``mmpretrain``: ``{'meta', 'state_dict': {backbone.*}}``, which
+      mmpretrain configs load through the backbone's
+      ``init_cfg=dict(type='Pretrained', checkpoint=dst,
+      prefix='backbone.')``. The config that loads it builds the student's
+      own backbone, so nothing is checked.
+    * ``mmdet``: ``{'meta', 'state_dict': {conv1.*, ..., layer4.*}}`` by
+      torchvision's names (ResNet students only), which mmdet's ``ResNet``
+      and C4 ``ResLayer`` load through ``init_cfg=dict(type='Pretrained',
+      checkpoint=dst)``.
+    * ``timm``: the state dict of ``timm.create_model(name)`` without its
+      classifier (a ResNet student by timm's ResNet names).
+    * ``torchvision``: the state dict of a torchvision ResNet without
+      ``fc`` (ResNet students only).
+
+    For ``mmdet``, ``timm`` and ``torchvision`` the library's stock model
+    (built without weights) must load the result: a student of another
+    width or depth is refused unless ``allow_mismatch`` is set.
+
+    Args:
+        src (str): A disco_mm training checkpoint (loaded with
+            ``weights_only=True``).
+        dst (str): The file to write.
+        to (str): One of :data:`EXPORT_TARGETS`.
+        model_name (str, optional): The stock model to check against, e.g.
+            ``'efficientnet_b0'``. Defaults to None: the stock ResNet of a
+            ResNet student's blocks, or the ``model.backbone.model_name``
+            of the checkpoint's config.
+        allow_mismatch (bool): Write a student that the stock model cannot
+            load (for a model built with the student's own constructor
+            arguments), with a warning. Defaults to False.
+
+    Returns:
+        dict: The tensors written.
+
+    Raises:
+        StockModelMismatchError: The stock model cannot load the result
+            and ``allow_mismatch`` is False; nothing is written.
+    """
+    if to not in EXPORT_TARGETS:
+        raise ValueError(f'to must be one of {EXPORT_TARGETS}, got {to!r}')
+    checkpoint = load_checkpoint_file(src)
+    backbone = student_backbone(state_dict_of(checkpoint), source=src)
+    if to == 'mmpretrain':
+        exported = backbone
+    elif to == 'timm':
+        exported = model_weights(backbone)
+    else:
+        exported = torchvision_resnet_weights(backbone, src, library=to)
+    if to != 'mmpretrain':
+        check_stock_fit(exported, checkpoint, to, src, dst, model_name,
+                        allow_mismatch)
+    if to in ('mmpretrain', 'mmdet'):
+        meta = dict(source=osp.basename(src), exported_to=to)
+        save_checkpoint_file(dict(meta=meta, state_dict=exported), dst)
+    else:
+        save_checkpoint_file(exported, dst)
+    return exported
