@@ -44,13 +44,17 @@ def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
     # the teacher's load, logged after its training
     teacher = work_dir / 'teacher' / 'epoch_1.pth'
     assert f"Teacher checkpoint {teacher}: format 'mmpretrain'" in output
-    header, *rows = table_rows((work_dir / 'results.md').read_text())
+    report = (work_dir / 'results.md').read_text()
+    header, *rows = table_rows(report)
     assert header == [
         'method', 'student', 'linear top-1 (%)', 'kNN top-1 (%)',
         'teacher-student cosine', 'train time / epoch (s)'
     ]
     assert [row[0] for row in rows] == METHODS
     assert table_rows(output)[1:] == rows
+    # one seed: no std, so no method is ranked above another
+    assert 'One seed: no std, so the table ranks no method' in report
+    assert 'One seed: no std, so the table ranks no method' in output
     results = json.loads((work_dir / 'results.json').read_text())
     assert results['epochs'] == 1 and len(results['skipped']) == 1
     assert results['teacher'] == str(work_dir / 'teacher' / 'epoch_1.pth')
