@@ -1,6 +1,5 @@
 """tools/digits_demo.py: the quick run end to end, its table and pictures."""
 import glob
-import importlib.util
 import json
 import os.path as osp
 import re
@@ -9,6 +8,7 @@ import sys
 import pytest
 from PIL import Image
 
+from disco_mm.apis import digits_demo as demo
 from disco_mm.evaluation.pictures import DPI, PANEL_SIZE
 
 COLUMNS = ('model', 'params', 'linear top-1 (%)', 'kNN top-1 (%)',
@@ -16,16 +16,6 @@ COLUMNS = ('model', 'params', 'linear top-1 (%)', 'kNN top-1 (%)',
 MODELS = ('MoCo-v2 teacher', 'MoCo-v2 student', 'DisCo student',
           'untrained student')
 TRAINED = ('teacher', 'mocov2_student', 'disco_student')
-
-
-@pytest.fixture(scope='module')
-def demo(repo_root):
-    """tools/digits_demo.py imported as a module."""
-    spec = importlib.util.spec_from_file_location(
-        'digits_demo', osp.join(repo_root, 'tools', 'digits_demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def table_rows(text: str) -> list:
@@ -108,7 +98,7 @@ def test_quick_demo_writes_the_table(tmp_path, run_tool):
     assert 'Pictures (seed 0): embeddings.png' in report
 
 
-def test_table_gives_mean_and_std_over_seeds(demo):
+def test_table_gives_mean_and_std_over_seeds():
     per_seed = [{
         phase.name:
         dict(
@@ -123,13 +113,13 @@ def test_table_gives_mean_and_std_over_seeds(demo):
     assert linear['values'] == [90.0, 92.0, 94.0]
     assert linear['mean'] == pytest.approx(92.0)
     assert linear['std'] == pytest.approx(2.0)  # sample std
-    rows = table_rows(demo.format_table(summary, num_seeds=3))
+    rows = table_rows(demo.format_demo_table(summary))
     assert rows[1][1:] == [
         '10', '92.00 +- 2.00', '91.00 +- 2.00', '0.500 +- 0.000'
     ]
 
 
-def test_one_seed_has_no_std(demo):
+def test_one_seed_has_no_std():
     per_seed = [{
         phase.name:
         dict(params=1000, linear_top1=90.0, knn_top1=80.0, teacher_cosine=1.0)
@@ -137,5 +127,5 @@ def test_one_seed_has_no_std(demo):
     }]
     summary = demo.summarise(per_seed)
     assert summary['teacher']['knn_top1']['std'] is None
-    rows = table_rows(demo.format_table(summary, num_seeds=1))
+    rows = table_rows(demo.format_demo_table(summary))
     assert rows[1][1:] == ['1,000', '90.00', '80.00', '1.000']

@@ -1,21 +1,9 @@
-"""tools/analysis_tools/build_bingo_bags.py: bags against brute force."""
-import importlib.util
-import os.path as osp
-
+"""disco_mm.apis.bingo_bags (build_bingo_bags.py): bags against brute force."""
 import numpy as np
 import pytest
 import torch
 
-
-@pytest.fixture(scope='module')
-def tool(repo_root):
-    """The tool imported as a module."""
-    spec = importlib.util.spec_from_file_location(
-        'build_bingo_bags',
-        osp.join(repo_root, 'tools', 'analysis_tools', 'build_bingo_bags.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from disco_mm.apis import bingo_bags
 
 
 def brute_force_bags(features, k):
@@ -34,18 +22,18 @@ def brute_force_bags(features, k):
     return np.array(bags)
 
 
-def test_bags_match_brute_force(tool, monkeypatch):
+def test_bags_match_brute_force(monkeypatch):
     # Chunks of 4 rows check the self-exclusion offset between chunks.
-    monkeypatch.setattr(tool, 'CHUNK_SIZE', 4)
+    monkeypatch.setattr(bingo_bags, 'CHUNK_SIZE', 4)
     features = torch.randn(11, 5) * torch.rand(11, 1) * 10
-    bags = tool.nearest_neighbour_bags(features, 3)
+    bags = bingo_bags.nearest_neighbour_bags(features, 3)
     assert bags.dtype == np.int64 and bags.shape == (11, 3)
     np.testing.assert_array_equal(bags, brute_force_bags(features, 3))
 
 
-def test_bag_search_shows_progress(tool, monkeypatch, capsys):
-    monkeypatch.setattr(tool, 'CHUNK_SIZE', 4)
-    tool.nearest_neighbour_bags(torch.randn(11, 5), 3)
+def test_bag_search_shows_progress(monkeypatch, capsys):
+    monkeypatch.setattr(bingo_bags, 'CHUNK_SIZE', 4)
+    bingo_bags.nearest_neighbour_bags(torch.randn(11, 5), 3)
     output = capsys.readouterr().out
     assert 'Finding the 3 nearest neighbours of 11 images (3 chunks of 4)' in (
         output)
@@ -56,16 +44,16 @@ def test_bag_search_shows_progress(tool, monkeypatch, capsys):
     assert output.count('ETA:') == 4
 
 
-def test_duplicates_are_neighbours_but_never_the_image_itself(tool):
+def test_duplicates_are_neighbours_but_never_the_image_itself():
     features = torch.tensor([[1.0, 0.0], [1.0, 0.0], [2.0, 0.0],
                              [0.0, 1.0]])
-    bags = tool.nearest_neighbour_bags(features, 2)
+    bags = bingo_bags.nearest_neighbour_bags(features, 2)
     for i, bag in enumerate(bags):
         assert i not in bag
     assert set(bags[0]) == {1, 2} and set(bags[2]) == {0, 1}
 
 
 @pytest.mark.parametrize('k', [0, 4])
-def test_bag_size_out_of_range_is_named(tool, k):
+def test_bag_size_out_of_range_is_named(k):
     with pytest.raises(ValueError, match=f'bag size k={k}'):
-        tool.nearest_neighbour_bags(torch.randn(4, 3), k)
+        bingo_bags.nearest_neighbour_bags(torch.randn(4, 3), k)

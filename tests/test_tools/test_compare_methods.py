@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pytest
 
+from disco_mm.apis import method_comparison
+
 METHODS = ['bingo', 'disco-byol', 'disco-simsiam']
 
 
@@ -42,13 +44,17 @@ def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
     # the teacher's load, logged after its training
     teacher = work_dir / 'teacher' / 'epoch_1.pth'
     assert f"Teacher checkpoint {teacher}: format 'mmpretrain'" in output
-    header, *rows = table_rows((work_dir / 'results.md').read_text())
+    report = (work_dir / 'results.md').read_text()
+    header, *rows = table_rows(report)
     assert header == [
         'method', 'student', 'linear top-1 (%)', 'kNN top-1 (%)',
         'teacher-student cosine', 'train time / epoch (s)'
     ]
     assert [row[0] for row in rows] == METHODS
     assert table_rows(output)[1:] == rows
+    # one seed: no std, so no method is ranked above another
+    assert 'One seed: no std, so the table ranks no method' in report
+    assert 'One seed: no std, so the table ranks no method' in output
     results = json.loads((work_dir / 'results.json').read_text())
     assert results['epochs'] == 1 and len(results['skipped']) == 1
     assert results['teacher'] == str(work_dir / 'teacher' / 'epoch_1.pth')
@@ -67,7 +73,7 @@ def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
 
 @pytest.fixture(scope='module')
 def tool(repo_root):
-    """The tool imported as a module."""
+    """The tool's command line imported as a module."""
     spec = importlib.util.spec_from_file_location(
         'compare_methods',
         osp.join(repo_root, 'tools', 'analysis_tools', 'compare_methods.py'))
@@ -76,8 +82,8 @@ def tool(repo_root):
     return module
 
 
-def test_methods_sharing_a_first_field_keep_their_whole_names(tool):
-    names = tool.method_names([
+def test_methods_sharing_a_first_field_keep_their_whole_names():
+    names = method_comparison.method_names([
         'configs/disco/disco_a_digits.py', 'configs/x/comp_1q_digits.py',
         'configs/x/comp_2q_digits.py'
     ])
@@ -94,3 +100,80 @@ def test_nothing_to_train_is_an_error(tmp_path, tool, capsys):
         ])
     assert ('error: config simreg/no_such_digits.py does not exist'
             in capsys.readouterr().err)
+
+
+def summary_of(linear_top1_per_method, knn_top1=80.0):
+    """A comparison summary of hand-made linear top-1 values per seed."""
+    return method_comparison.summarise({
+        name: [
+            dict(
+                linear_top1=value,
+                knn_top1=knn_top1 + seed,
+                teacher_cosine=0.5,
+                seconds_per_epoch=2.0,
+                student='ResNet-18 (0.70M)',
+                config=f'{name}.py') for seed, value in enumerate(values)
+        ]
+        for name, values in linear_top1_per_method.items()
+    })
+
+
+def test_table_gives_mean_and_std_of_every_metric_over_seeds():
+    summary = summary_of({'disco': [90.0, 92.0, 94.0], 'seed': [70.0] * 3})
+    header, *rows = table_rows(
+        method_comparison.format_comparison_table(summary))
+    assert header[2:] == [
+        'linear top-1 (%)', 'kNN top-1 (%)', 'teacher-student cosine',
+        'train time / epoch (s)'
+    ]
+    # knn 80, 81, 82: mean 81, sample std 1
+    assert rows == [
+        [
+            'disco', 'ResNet-18 (0.70M)', '92.00 +- 2.00', '81.00 +- 1.00',
+            '0.500 +- 0.000', '2.0 +- 0.0'
+        ],
+        [
+            'seed', 'ResNet-18 (0.70M)', '70.00 +- 0.00', '81.00 +- 1.00',
+            '0.500 +- 0.000', '2.0 +- 0.0'
+        ],
+    ]
+
+
+def test_methods_within_one_std_are_not_ranked():
+    # linear top-1: a 92 +- 2, b 90.5 +- 0.5 (|1.5| <= 2: not ranked),
+    # c 88 +- 1 (4 from a, 2.5 from b: ranked below both)
+    summary = summary_of({
+        'a': [90.0, 92.0, 94.0],
+        'b': [90.0, 90.5, 91.0],
+        'c': [87.0, 88.0, 89.0]
+    })
+    assert method_comparison.unranked_pairs(summary,
+                                            'linear_top1') == [('a', 'b')]
+    # the same kNN values for all: every pair within one std
+    assert method_comparison.ranking_notes(summary) == [
+        'Not ranked on linear top-1 (%), within one std of each other: '
+        'a and b.',
+        'Not ranked on kNN top-1 (%), within one std of each other: a and b; '
+        'a and c; b and c.'
+    ]
+
+
+def test_methods_further_apart_than_one_std_are_ranked():
+    summary = summary_of({'a': [90.0, 92.0], 'b': [80.0, 81.0]},
+                         knn_top1=0.0)
+    summary['b']['knn_top1'] = dict(values=[50.0, 50.0], mean=50.0, std=0.0)
+    assert method_comparison.ranking_notes(summary) == [
+        'On linear top-1 (%), every two methods differ by more than one '
+        'std.',
+        'On kNN top-1 (%), every two methods differ by more than one std.'
+    ]
+
+
+def test_one_seed_ranks_no_method():
+    summary = summary_of({'a': [90.0], 'b': [80.0]})
+    assert table_rows(method_comparison.format_comparison_table(summary)
+                      )[1][2] == '90.00'
+    assert method_comparison.ranking_notes(summary) == [
+        'One seed: no std, so the table ranks no method above another (3 or '
+        'more seeds with --seeds for a comparison).'
+    ]
