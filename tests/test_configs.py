@@ -101,6 +101,25 @@ def test_official_config_changes_teacher_mode_and_sum_only():
     assert official.model.to_dict() == clean.model.to_dict()
 
 
+def test_bingo_official_config_changes_teacher_mode_only():
+    clean = load('bingo/bingo_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
+    official = load(
+        'bingo/bingo-official_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
+    assert official.model.teacher.pop('bn_train_mode') is True
+    assert official.model.to_dict() == clean.model.to_dict()
+    assert clean.model.cutmix_alpha == 2.0
+
+
+def test_bingo_efficientnet_b0_takes_the_official_temperature_and_decay():
+    resnet = load('bingo/bingo_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
+    efficientnet = load(
+        'bingo/bingo_efficientnet-b0_mocov2-r50_8xb32-coslr-200e_in1k.py')
+    assert efficientnet.model.head.temperature == 0.12
+    assert efficientnet.optim_wrapper.optimizer.weight_decay == 4e-5
+    assert resnet.model.head.temperature == 0.2
+    assert resnet.optim_wrapper.optimizer.weight_decay == 1e-4
+
+
 def test_digits_disco_and_baseline_share_the_student():
     disco = load(
         'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')

@@ -63,7 +63,9 @@ class FrozenTeacher(BaseModule):
             a backbone checkpoint without one; it replaces any projector of
             ``checkpoint``. Defaults to None.
         bn_train_mode (bool): Keep BatchNorm in train mode while the parent
-            trains, as the official DisCo code does. Defaults to False.
+            trains, as the official DisCo and BINGO code do: each batch is
+            normalised with its own statistics and updates the running
+            statistics (still without gradient). Defaults to False.
         init_cfg (dict, optional): Unused; weights come from ``checkpoint``.
             Defaults to None.
     """

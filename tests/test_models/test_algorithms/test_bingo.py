@@ -100,6 +100,55 @@ def test_losses_match_hand_computation(model, four_views, epoch,
     assert int(model.queue_ptr) == 4
 
 
+def test_official_teacher_keys_use_batch_statistics(build_tiny, tiny_cfg,
+                                                    tiny_teacher, four_views,
+                                                    monkeypatch):
+    """With ``bn_train_mode`` the keys and losses are those of a teacher
+    normalising each key batch with its own statistics, and its running
+    statistics move as torch's BatchNorm moves them in the official code."""
+    monkeypatch.setattr(bingo_module, 'cutmix', left_half_mix)
+    teacher = dict(
+        type='FrozenTeacher',
+        backbone=tiny_cfg['backbone'],
+        neck=tiny_cfg['neck'],
+        checkpoint=tiny_teacher[0],
+        bn_train_mode=True)
+    model = build_tiny('BINGO', teacher=teacher, momentum=None,
+                       own_key_only_epochs=0).double()
+    assert model.teacher.training
+    expected = hand_losses(model, four_views, 0.5, 0.5)
+    stem_bn = model.teacher.backbone.norm1
+    running_mean = stem_bn.running_mean.clone()
+    batch_means = [
+        model.teacher.backbone.conv1(images).mean(dim=(0, 2, 3)).detach()
+        for images in (four_views[1], four_views[3])
+    ]
+    eval_keys = copy.deepcopy(model.teacher).eval()(four_views[1])
+    losses = model.loss(four_views, [])
+    for name in ('loss_bag', 'loss_mix'):
+        torch.testing.assert_close(
+            losses[name], expected[name], rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(model.queue[:4], expected['teacher_anchor'])
+    assert not torch.allclose(expected['teacher_anchor'], eval_keys)
+    # Two key batches (anchors, then neighbours), momentum 0.1 each.
+    for batch_mean in batch_means:
+        running_mean = 0.9 * running_mean + 0.1 * batch_mean
+    torch.testing.assert_close(stem_bn.running_mean, running_mean)
+
+
+def test_cutmix_box_follows_the_official_beta_2_2(model, four_views,
+                                                  monkeypatch):
+    alphas = []
+
+    def recording_mix(images, patches, alpha):
+        alphas.append(alpha)
+        return left_half_mix(images, patches, alpha)
+
+    monkeypatch.setattr(bingo_module, 'cutmix', recording_mix)
+    model.loss(four_views, [])
+    assert alphas == [2.0]
+
+
 def test_keys_come_from_the_teacher_not_a_momentum_copy(
         model, build_tiny, tiny_cfg, tiny_teacher):
     assert model.key_encoder is None
