@@ -120,6 +120,24 @@ def test_bingo_efficientnet_b0_takes_the_official_temperature_and_decay():
     assert resnet.optim_wrapper.optimizer.weight_decay == 1e-4
 
 
+def test_simreg_weak_config_changes_the_views_only():
+    strong = load('simreg/simreg_resnet18_mocov2-r50_8xb32-coslr-130e_in1k.py')
+    weak = load(
+        'simreg/simreg-weak_resnet18_mocov2-r50_8xb32-coslr-130e_in1k.py')
+    assert weak.model == strong.model
+    assert weak.optim_wrapper == strong.optim_wrapper
+    load_image, views, pack = weak.train_dataloader.dataset.pipeline
+    assert views.type == 'MultiView' and views.num_views == 1
+    crop, flip = views.transforms[0]
+    assert crop.type == 'RandomResizedCrop' and crop.scale == 224
+    assert tuple(crop.crop_ratio_range) == (0.2, 1.0)
+    assert flip.type == 'RandomFlip' and flip.prob == 0.5
+    strong_views = strong.train_dataloader.dataset.pipeline[1]
+    assert [step.type for step in strong_views.transforms[0]] != [
+        'RandomResizedCrop', 'RandomFlip'
+    ]
+
+
 def test_digits_disco_and_baseline_share_the_student():
     disco = load(
         'disco/disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py')
