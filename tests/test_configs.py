@@ -71,9 +71,12 @@ def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
+    # Multi-crop configs (SwAV) name their crops per size: 32 px stands
+    # for the large ones, 16 px for the small ones.
+    num_crops = cfg.get('num_crops') or [getattr(model, 'num_views', 2)]
     views = [
-        torch.randn(2, 3, 32, 32)
-        for _ in range(getattr(model, 'num_views', 2))
+        torch.randn(2, 3, size, size)
+        for count, size in zip(num_crops, (32, 16)) for _ in range(count)
     ]
     losses = model.loss(views, [])
     assert set(losses) == LOSSES[cfg.model.type]
