@@ -185,11 +185,11 @@ class DistilledSelfSup(BaseModel):
                 'images; DistilledSelfSup needs every view, in order. '
                 'Distil from the other point (model.distill_from) or write '
                 'a dedicated algorithm.')
-        terms = [
-            self.distill_loss(F.normalize(embedding, dim=1), self.teacher(view))
+        total = sum(
+            self.distill_loss(F.normalize(embedding, dim=1),
+                              self.teacher(view))
             for embedding, view in zip(
-                torch.cat(embeddings).split(view_sizes), inputs)
-        ]
-        losses['loss_distill'] = sum(terms) if self.view_reduction == 'sum' \
-            else sum(terms) / len(terms)
+                torch.cat(embeddings).split(view_sizes), inputs))
+        losses['loss_distill'] = (total if self.view_reduction == 'sum' else
+                                  total / len(inputs))
         return losses
