@@ -49,7 +49,8 @@ class DistilledSelfSup(BaseModel):
         student (dict): Config of the mmpretrain self-supervised algorithm.
         teacher (dict): Config of the :class:`FrozenTeacher`.
         distill_loss (dict): Config of the distillation loss. Defaults to
-            :class:`EmbeddingDistillLoss` with the official sum reduction.
+            :class:`EmbeddingDistillLoss` with its defaults: the sum DisCo
+            uses with MoCo, scaled to 32 images a process.
         distill_from (str): ``'projector'`` or ``'predictor'``. Defaults
             to ``'projector'``.
         view_reduction (str): How the views' terms make ``loss_distill``:
