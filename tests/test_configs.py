@@ -95,9 +95,12 @@ def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
+    # Multi-crop configs (SwAV) name their crops per size: 32 px stands
+    # for the large ones, 16 px for the small ones.
+    num_crops = cfg.get('num_crops') or [getattr(model, 'num_views', 2)]
     views = [
-        torch.randn(2, 3, 32, 32)
-        for _ in range(getattr(model, 'num_views', 2))
+        torch.randn(2, 3, size, size)
+        for count, size in zip(num_crops, (32, 16)) for _ in range(count)
     ]
     losses = model.loss(views, [])
     assert set(losses) == LOSSES[cfg.model.type]
@@ -123,6 +126,43 @@ def test_official_config_changes_teacher_mode_and_sum_only():
     official.model.teacher.pop('bn_train_mode')
     official.model.distill_loss.sum_batch_size = 32
     assert official.model.to_dict() == clean.model.to_dict()
+
+
+def test_bingo_official_config_changes_teacher_mode_only():
+    clean = load('bingo/bingo_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
+    official = load(
+        'bingo/bingo-official_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
+    assert official.model.teacher.pop('bn_train_mode') is True
+    assert official.model.to_dict() == clean.model.to_dict()
+    assert clean.model.cutmix_alpha == 2.0
+
+
+def test_bingo_efficientnet_b0_takes_the_official_temperature_and_decay():
+    resnet = load('bingo/bingo_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
+    efficientnet = load(
+        'bingo/bingo_efficientnet-b0_mocov2-r50_8xb32-coslr-200e_in1k.py')
+    assert efficientnet.model.head.temperature == 0.12
+    assert efficientnet.optim_wrapper.optimizer.weight_decay == 4e-5
+    assert resnet.model.head.temperature == 0.2
+    assert resnet.optim_wrapper.optimizer.weight_decay == 1e-4
+
+
+def test_simreg_weak_config_changes_the_views_only():
+    strong = load('simreg/simreg_resnet18_mocov2-r50_8xb32-coslr-130e_in1k.py')
+    weak = load(
+        'simreg/simreg-weak_resnet18_mocov2-r50_8xb32-coslr-130e_in1k.py')
+    assert weak.model == strong.model
+    assert weak.optim_wrapper == strong.optim_wrapper
+    load_image, views, pack = weak.train_dataloader.dataset.pipeline
+    assert views.type == 'MultiView' and views.num_views == 1
+    crop, flip = views.transforms[0]
+    assert crop.type == 'RandomResizedCrop' and crop.scale == 224
+    assert tuple(crop.crop_ratio_range) == (0.2, 1.0)
+    assert flip.type == 'RandomFlip' and flip.prob == 0.5
+    strong_views = strong.train_dataloader.dataset.pipeline[1]
+    assert [step.type for step in strong_views.transforms[0]] != [
+        'RandomResizedCrop', 'RandomFlip'
+    ]
 
 
 def test_digits_disco_and_baseline_share_the_student():

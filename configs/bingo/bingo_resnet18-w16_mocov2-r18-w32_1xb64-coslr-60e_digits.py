@@ -13,7 +13,7 @@ model = dict(
     bag_weights=(0.5, 0.5),
     # About the official share of the run (11 of 200 epochs).
     own_key_only_epochs=3,
-    cutmix_alpha=1.0)
+    cutmix_alpha=2.0)
 
 train_dataloader = dict(
     dataset=dict(

@@ -17,7 +17,7 @@ model = dict(
     neck=dict(in_channels=512, hid_channels=2048),
     bag_weights=(0.5, 0.5),
     own_key_only_epochs=11,
-    cutmix_alpha=1.0)
+    cutmix_alpha=2.0)
 
 # Each sample brings the two views of one image of its bag as well.
 train_dataloader = dict(

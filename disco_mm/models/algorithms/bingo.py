@@ -4,6 +4,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import torch
 from mmengine.logging import MessageHub
+from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -61,7 +62,10 @@ class BINGO(BaseMoCoStudent):
     ``own_key_only_epochs`` epochs ``(w_own, w_other) = (1, 0)``, then
     ``bag_weights``. The division by 3 averages the three queries, as in
     the official code. Then ``t_a`` is enqueued. The student has no
-    momentum key encoder: the teacher encodes the keys.
+    momentum key encoder: the teacher encodes the keys. A teacher whose
+    BatchNorm runs on batch statistics (``teacher.bn_train_mode``, the
+    official code's teacher) sees each key batch shuffled across processes
+    (shuffle-BN), as the official code feeds it.
 
     Args:
         teacher (dict): Config of the :class:`FrozenTeacher`.
@@ -70,8 +74,9 @@ class BINGO(BaseMoCoStudent):
         own_key_only_epochs (int): Epochs at the start during which a
             query is pulled to its own key only. Defaults to 11 (the
             official code, epochs 0-10).
-        cutmix_alpha (float): Beta parameter of the CutMix box area.
-            Defaults to 1.0.
+        cutmix_alpha (float): Beta parameter of the CutMix box area; the
+            official code's 2 favours boxes of about half the image.
+            Defaults to 2.0.
         **kwargs: The student's arguments (``backbone``, ``neck``, ``head``
             with tau, ``queue_len``, ``feat_dim``), see
             :class:`BaseMoCoStudent`; ``momentum`` must be None.
@@ -84,7 +89,7 @@ class BINGO(BaseMoCoStudent):
                  teacher: dict,
                  bag_weights: Sequence[float] = (0.5, 0.5),
                  own_key_only_epochs: int = 11,
-                 cutmix_alpha: float = 1.0,
+                 cutmix_alpha: float = 2.0,
                  **kwargs) -> None:
         if kwargs.get('momentum') is not None:
             raise ValueError(
@@ -111,6 +116,24 @@ class BINGO(BaseMoCoStudent):
         epoch = MessageHub.get_current_instance().get_info('epoch', 0)
         return (1.0, 0.0) if epoch < self.own_key_only_epochs else (
             self.bag_weights)
+
+    @torch.no_grad()
+    def teacher_keys(self, images: torch.Tensor) -> torch.Tensor:
+        """The teacher's keys, with shuffle-BN when its BatchNorm trains.
+
+        In eval mode a key does not depend on the rest of its batch and the
+        batch goes to the teacher as it is.
+
+        Args:
+            images (torch.Tensor): NxCxHxW key views.
+
+        Returns:
+            torch.Tensor: NxD unit keys, in the order of ``images``.
+        """
+        if not self.teacher.training:
+            return self.teacher(images)
+        shuffled, unshuffle_index = batch_shuffle_ddp(images)
+        return batch_unshuffle_ddp(self.teacher(shuffled), unshuffle_index)
 
     def aggregate(self, query: torch.Tensor, own_key: torch.Tensor,
                   other_key: torch.Tensor,
@@ -153,8 +176,8 @@ class BINGO(BaseMoCoStudent):
         mixed, lam = cutmix(anchor_q, neighbour_q, self.cutmix_alpha)
         student_a, student_n, student_m = (
             self.embed(anchor_q), self.embed(neighbour_q), self.embed(mixed))
-        teacher_a, teacher_n = (self.teacher(anchor_k),
-                                self.teacher(neighbour_k))
+        teacher_a, teacher_n = (self.teacher_keys(anchor_k),
+                                self.teacher_keys(neighbour_k))
         weights = self.current_bag_weights()
         losses = dict(
             loss_bag=(self.aggregate(student_a, teacher_a, teacher_n, weights)

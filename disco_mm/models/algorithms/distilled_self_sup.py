@@ -30,9 +30,13 @@ class DistilledSelfSup(BaseModel):
     ``z_v`` is caught by a forward hook on the student's projector (``neck``)
     or predictor (``head.predictor``), so the student runs once, with its
     own BatchNorm batches, and the teacher sees exactly the preprocessed
-    views the student saw. The student's calls of that module must be one
-    per view, in the order of the views (true of mmpretrain's BYOL and
-    SimSiam: their momentum / target branches are separate modules).
+    views the student saw, one view at a time. The student's calls of that
+    module must cover the views in their order, each call one view (BYOL,
+    SimSiam: their momentum / target branches are separate modules) or
+    several at once (SwAV projects all its multi-crop views in one call):
+    their outputs, concatenated, have one row per image of each view.
+    ``view_reduction='mean'`` averages the views' terms instead of summing
+    them (the official DisCo-on-SwAV code takes one mean over all crops).
 
     The student's modules are this model's own children (``backbone``,
     ``neck``, ``head``, ``target_net``, ``data_preprocessor``), so
@@ -45,9 +49,12 @@ class DistilledSelfSup(BaseModel):
         student (dict): Config of the mmpretrain self-supervised algorithm.
         teacher (dict): Config of the :class:`FrozenTeacher`.
         distill_loss (dict): Config of the distillation loss. Defaults to
-            :class:`EmbeddingDistillLoss` with the official sum reduction.
+            :class:`EmbeddingDistillLoss` with its defaults: the sum DisCo
+            uses with MoCo, scaled to 32 images a process.
         distill_from (str): ``'projector'`` or ``'predictor'``. Defaults
             to ``'projector'``.
+        view_reduction (str): How the views' terms make ``loss_distill``:
+            ``'sum'`` (DisCo) or ``'mean'``. Defaults to ``'sum'``.
         data_preprocessor (dict, optional): The preprocessor, given to the
             student unless its config has one. Defaults to None.
         init_cfg (dict, optional): Unused; the student initialises itself
@@ -59,6 +66,7 @@ class DistilledSelfSup(BaseModel):
                  teacher: dict,
                  distill_loss: dict = dict(type='EmbeddingDistillLoss'),
                  distill_from: str = 'projector',
+                 view_reduction: str = 'sum',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -66,6 +74,10 @@ class DistilledSelfSup(BaseModel):
             raise ValueError(
                 f'model.distill_from must be one of {sorted(DISTILL_POINTS)},'
                 f' got {distill_from!r}')
+        if view_reduction not in ('sum', 'mean'):
+            raise ValueError(
+                "model.view_reduction must be 'sum' or 'mean', got "
+                f'{view_reduction!r}')
         student = dict(student)
         if data_preprocessor is not None:
             student.setdefault('data_preprocessor', data_preprocessor)
@@ -89,6 +101,7 @@ class DistilledSelfSup(BaseModel):
         self.teacher = MODELS.build(teacher)
         self.distill_loss = MODELS.build(distill_loss)
         self.distill_from = distill_from
+        self.view_reduction = view_reduction
         self._check_widths()
 
     @property
@@ -153,7 +166,8 @@ class DistilledSelfSup(BaseModel):
         """
         embeddings = []
         handle = self.distill_point.register_forward_hook(
-            lambda module, args, output: embeddings.append(output[0]))
+            lambda module, args, output: embeddings.append(
+                output[0] if isinstance(output, (tuple, list)) else output))
         try:
             losses = {
                 'loss_student' if name == 'loss' else name: value
@@ -162,14 +176,21 @@ class DistilledSelfSup(BaseModel):
             }
         finally:
             handle.remove()
-        if len(embeddings) != len(inputs):
+        view_sizes = [len(view) for view in inputs]
+        rows = sum(len(embedding) for embedding in embeddings)
+        if rows != sum(view_sizes):
             raise RuntimeError(
                 f'{type(self.student).__name__} called its '
-                f'{self.distill_from} {len(embeddings)} times for '
-                f'{len(inputs)} views; DistilledSelfSup needs one call per '
-                'view, in order. Distil from the other point (model.'
-                'distill_from) or write a dedicated algorithm.')
-        losses['loss_distill'] = sum(
-            self.distill_loss(F.normalize(embedding, dim=1), self.teacher(view))
-            for embedding, view in zip(embeddings, inputs))
+                f'{self.distill_from} {len(embeddings)} times, on {rows} '
+                f'images, for {len(inputs)} views of {sum(view_sizes)} '
+                'images; DistilledSelfSup needs every view, in order. '
+                'Distil from the other point (model.distill_from) or write '
+                'a dedicated algorithm.')
+        total = sum(
+            self.distill_loss(F.normalize(embedding, dim=1),
+                              self.teacher(view))
+            for embedding, view in zip(
+                torch.cat(embeddings).split(view_sizes), inputs))
+        losses['loss_distill'] = (total if self.view_reduction == 'sum' else
+                                  total / len(inputs))
         return losses

@@ -43,7 +43,8 @@ class FrozenTeacher(BaseModule):
 
     Without a projector (``neck=None``) the teacher's embedding is its
     globally average-pooled last feature map, L2-normalised: the feature
-    that SimReg-style methods regress.
+    that SimReg-style methods regress. ``normalize=False`` returns the
+    embedding as it is, as the official DisCo-on-SwAV code distils it.
 
     Args:
         backbone (dict): Config of the teacher backbone.
@@ -63,7 +64,10 @@ class FrozenTeacher(BaseModule):
             a backbone checkpoint without one; it replaces any projector of
             ``checkpoint``. Defaults to None.
         bn_train_mode (bool): Keep BatchNorm in train mode while the parent
-            trains, as the official DisCo code does. Defaults to False.
+            trains, as the official DisCo and BINGO code do: each batch is
+            normalised with its own statistics and updates the running
+            statistics (still without gradient). Defaults to False.
+        normalize (bool): L2-normalise the embedding. Defaults to True.
         init_cfg (dict, optional): Unused; weights come from ``checkpoint``.
             Defaults to None.
     """
@@ -75,6 +79,7 @@ class FrozenTeacher(BaseModule):
                  format: str = 'auto',
                  projector_checkpoint: Optional[str] = None,
                  bn_train_mode: bool = False,
+                 normalize: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
@@ -83,6 +88,7 @@ class FrozenTeacher(BaseModule):
         self.format = format
         self.projector_checkpoint = projector_checkpoint
         self.bn_train_mode = bn_train_mode
+        self.normalize = normalize
         self.checksums: Dict[str, str] = {}
         self.load_checkpoint(checkpoint)
         self.requires_grad_(False)
@@ -252,7 +258,7 @@ class FrozenTeacher(BaseModule):
 
     @torch.no_grad()
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Returns the L2-normalised embedding of ``inputs``.
+        """Returns the embedding of ``inputs``, L2-normalised by default.
 
         The embedding is the projector's output, or without a projector the
         average-pooled last feature map of the backbone.
@@ -261,14 +267,15 @@ class FrozenTeacher(BaseModule):
             inputs (torch.Tensor): Images, NxCxHxW.
 
         Returns:
-            torch.Tensor: Embeddings, NxD, unit length.
+            torch.Tensor: Embeddings, NxD, of unit length unless
+            ``normalize`` is False.
         """
         features = self.backbone(inputs)
         if self.neck is None:
             embedding = features[-1].mean(dim=(2, 3))
         else:
             embedding = self.neck(features)[0]
-        return F.normalize(embedding, dim=1)
+        return F.normalize(embedding, dim=1) if self.normalize else embedding
 
     @staticmethod
     def _drop_from_state_dict(module: nn.Module, state_dict: Dict, prefix: str,

@@ -1,10 +1,14 @@
-"""DisCo's distillation on mmpretrain's BYOL / SimSiam, checked by hand."""
+"""DisCo's distillation on mmpretrain's BYOL / SimSiam / SwAV, by hand."""
 import copy
+import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmpretrain.models.selfsup import BYOL
 from mmpretrain.registry import MODELS
+
+from repo_paths import REPO_ROOT
 
 # sum reduction scaled from a batch of 4 to sum_batch_size 8, weight 0.5.
 DISTILL_SCALE = 0.5 * 8 / 4
@@ -137,7 +141,10 @@ class FirstViewOnlyBYOL(BYOL):
 def test_one_projector_call_for_two_views_is_refused(build, tiny_cfg, views):
     model = build(student=dict(
         tiny_byol(tiny_cfg['backbone']), type='FirstViewOnlyBYOL'))
-    with pytest.raises(RuntimeError, match='called its projector 1 times'):
+    with pytest.raises(
+            RuntimeError,
+            match='called its projector 1 times, on 4 images, for 2 views '
+            'of 8 images'):
         model.loss(list(views), [])
 
 
@@ -157,3 +164,67 @@ def test_student_with_state_of_its_own_is_refused(build, tiny_cfg):
 def test_unknown_distill_point_lists_the_choices(build):
     with pytest.raises(ValueError, match=r"\['predictor', 'projector'\]"):
         build(distill_from='backbone')
+
+
+def test_unknown_view_reduction_names_the_choices(build):
+    with pytest.raises(ValueError, match="view_reduction must be 'sum' or"):
+        build(view_reduction='max')
+
+
+#: The shipped DisCo-on-SwAV config, the official main_swav_distill.py.
+SWAV_CONFIG = osp.join(
+    'configs', 'distilled_ssl',
+    'disco-swav_efficientnet-b0_swav-r50_8xb64-mcrop-2-6-coslr-200e_in1k.py')
+
+
+def test_swav_multi_crop_distillation_matches_the_official_formula(
+        tiny_cfg, tmp_path, make_teacher_checkpoint):
+    """The shipped DisCo-SwAV settings give, on 2 x 224 px + 6 x 96 px crops
+    of 4 images and 128 dimensions, the official code's distillation term
+    ``F.mse_loss(student, teacher) / 2`` over all 8 crops, with the
+    student's unit embedding and the teacher's raw projector output."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, SWAV_CONFIG)).model.to_dict()
+    assert cfg['student']['head']['loss']['num_crops'] == [2, 6]
+    # Tiny networks (64-d features), the shipped heads and weights.
+    cfg['student']['backbone'] = tiny_cfg['backbone']
+    cfg['student']['neck']['in_channels'] = 64
+    teacher_neck = dict(cfg['teacher']['neck'], in_channels=64)
+    cfg['teacher'].update(
+        backbone=tiny_cfg['backbone'],
+        neck=teacher_neck,
+        checkpoint=str(tmp_path / 'teacher.pth'))
+    make_teacher_checkpoint(
+        cfg['teacher']['checkpoint'], tiny_cfg['backbone'], teacher_neck)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model = model.train().double()
+    views = [torch.randn(4, 3, 224, 224, dtype=torch.float64)
+             for _ in range(2)]
+    views += [torch.randn(4, 3, 96, 96, dtype=torch.float64)
+              for _ in range(6)]
+    reference = copy.deepcopy(model)
+
+    losses = model.loss(views, [])
+
+    student_loss = copy.deepcopy(reference).student.loss(views, [])
+    torch.testing.assert_close(losses['loss_student'], student_loss['loss'])
+    with torch.no_grad():
+        # The official student: backbone per crop size, one projector pass
+        # over all crops, L2-normalised.
+        pooled = torch.cat([
+            reference.backbone(torch.cat(crops))[-1].mean(dim=(2, 3))
+            for crops in (views[:2], views[2:])
+        ])
+        student = length_one(reference.neck.projection_neck(pooled))
+        # The official teacher: eval mode, every crop, not normalised.
+        assert not reference.teacher.training
+        teacher = torch.cat([
+            reference.teacher.neck(reference.teacher.backbone(crop))[0]
+            for crop in views
+        ])
+    assert student.shape == teacher.shape == (8 * 4, 128)
+    assert not torch.allclose(teacher.norm(dim=1),
+                              torch.ones(32, dtype=torch.float64))
+    official = (student - teacher).pow(2).sum() / student.numel() / 2
+    torch.testing.assert_close(
+        losses['loss_distill'], official, rtol=1e-9, atol=1e-12)

@@ -91,6 +91,15 @@ def test_forward_is_unit_embedding_of_eval_network(build_teacher,
     assert embedding.shape == (3, 4) and not embedding.requires_grad
 
 
+def test_forward_without_normalisation_is_the_raw_projection(
+        build_teacher, tiny_teacher):
+    teacher = build_teacher(tiny_teacher[0], normalize=False)
+    images = torch.randn(3, 3, 16, 16)
+    projected = teacher.neck(teacher.backbone(images))[0]
+    torch.testing.assert_close(teacher(images), projected)
+    assert not torch.allclose(projected.norm(dim=1), torch.ones(3))
+
+
 def test_all_parameters_frozen(build_teacher, tiny_teacher):
     teacher = build_teacher(tiny_teacher[0])
     assert len(list(teacher.parameters())) > 0
