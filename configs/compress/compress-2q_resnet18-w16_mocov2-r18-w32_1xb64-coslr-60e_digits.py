@@ -8,9 +8,10 @@ _base_ = [
 ]
 
 model = dict(
-    type='CompRess',
-    variant='2q',
-    head=None,
+    type='CompRess2q',
+    teacher_bank=dict(type='EmbeddingQueue', length=1024),
+    student_bank=dict(type='EmbeddingQueue', length=1024),
+    key_encoder=dict(type='MomentumEncoder', momentum=0.99),
     backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(in_channels=128),
     distill_loss=dict(

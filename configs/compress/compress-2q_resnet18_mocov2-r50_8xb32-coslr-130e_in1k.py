@@ -12,11 +12,10 @@ _base_ = [
 ]
 
 model = dict(
-    type='CompRess',
-    variant='2q',
-    head=None,
-    queue_len=128000,
-    momentum=0.999,
+    type='CompRess2q',
+    teacher_bank=dict(type='EmbeddingQueue', length=128000),
+    student_bank=dict(type='EmbeddingQueue', length=128000),
+    key_encoder=dict(type='MomentumEncoder', momentum=0.999),
     backbone=dict(depth=18),
     neck=dict(in_channels=512, hid_channels=512),
     distill_loss=dict(

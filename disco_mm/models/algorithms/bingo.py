@@ -7,7 +7,7 @@ from mmengine.logging import MessageHub
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .base_moco_student import BaseMoCoStudent
+from .base_distiller import BaseDistiller
 
 
 def cutmix(images: torch.Tensor, patches: torch.Tensor,
@@ -40,7 +40,7 @@ def cutmix(images: torch.Tensor, patches: torch.Tensor,
 
 
 @MODELS.register_module()
-class BINGO(BaseMoCoStudent):
+class BINGO(BaseDistiller):
     """A student pulled towards the teacher's keys of a whole bag.
 
     Each sample is an anchor image ``a`` and one image ``n`` drawn from its
@@ -65,6 +65,9 @@ class BINGO(BaseMoCoStudent):
 
     Args:
         teacher (dict): Config of the :class:`FrozenTeacher`.
+        head (dict): Config of the ``ContrastiveHead`` with tau.
+        queue (dict): Config of the :class:`EmbeddingQueue` of the
+            teacher's anchor keys. Defaults to 65,536 of them.
         bag_weights (Sequence[float]): ``(w_own, w_other)`` of a query's
             own key and of its bag partner's key. Defaults to (0.5, 0.5).
         own_key_only_epochs (int): Epochs at the start during which a
@@ -72,9 +75,8 @@ class BINGO(BaseMoCoStudent):
             official code, epochs 0-10).
         cutmix_alpha (float): Beta parameter of the CutMix box area.
             Defaults to 1.0.
-        **kwargs: The student's arguments (``backbone``, ``neck``, ``head``
-            with tau, ``queue_len``, ``feat_dim``), see
-            :class:`BaseMoCoStudent`; ``momentum`` must be None.
+        **kwargs: The student's arguments (``backbone``, ``neck``, ...),
+            see :class:`BaseDistiller`.
     """
 
     #: Views per sample: two of the anchor, two of its bag neighbour.
@@ -82,17 +84,14 @@ class BINGO(BaseMoCoStudent):
 
     def __init__(self,
                  teacher: dict,
+                 head: dict,
+                 queue: dict = dict(type='EmbeddingQueue', length=65536),
                  bag_weights: Sequence[float] = (0.5, 0.5),
                  own_key_only_epochs: int = 11,
                  cutmix_alpha: float = 1.0,
                  **kwargs) -> None:
-        if kwargs.get('momentum') is not None:
-            raise ValueError(
-                'BINGO\'s keys come from the frozen teacher, it has no '
-                f'momentum encoder: set model.momentum=None (got '
-                f'{kwargs["momentum"]}).')
-        kwargs['momentum'] = None
-        super().__init__(teacher=teacher, **kwargs)
+        super().__init__(teacher=teacher, head=head, **kwargs)
+        self.queue = self.build_queue(queue, self.teacher_width)
         if len(bag_weights) != 2:
             raise ValueError(
                 'model.bag_weights is (w_own, w_other), the weights of a '
@@ -126,7 +125,7 @@ class BINGO(BaseMoCoStudent):
         Returns:
             torch.Tensor: ``w_own * c(q, own) + w_other * c(q, other)``.
         """
-        negatives = self.similarities(query)  # shared by both keys
+        negatives = self.queue.similarities(query)  # shared by both keys
         return sum(
             weight * self.head.loss((query * key).sum(dim=1, keepdim=True),
                                     negatives)
@@ -162,5 +161,5 @@ class BINGO(BaseMoCoStudent):
                                        weights)) / 3,
             loss_mix=self.aggregate(student_m, teacher_a, teacher_n,
                                     (lam, 1 - lam)) / 3)
-        self.enqueue(teacher_a)
+        self.queue.enqueue(teacher_a)
         return losses

@@ -18,14 +18,8 @@ def build_compress(build_tiny, tiny_frozen_teacher, prepare):
     """Builds a tiny CompRess in float64 with the paper's default loss."""
 
     def build(variant):
-        momentum = 0.9 if variant == '2q' else None
-        model = build_tiny(
-            'CompRess',
-            variant=variant,
-            teacher=tiny_frozen_teacher(),
-            head=None,
-            momentum=momentum)
-        return prepare(model) if momentum else model.double()
+        model = build_tiny(f'CompRess{variant}', teacher=tiny_frozen_teacher())
+        return prepare(model)
 
     return build
 
@@ -39,8 +33,9 @@ def hand_kl(embeddings_by_hand):
     p = softmax(cos(z, bank) / 0.04), and the teacher's unit embeddings.
     """
     return lambda model, images, student_bank: kl_by_hand(
-        *embeddings_by_hand(model, images), model.queue.clone(),
-        getattr(model, student_bank).clone())
+        *embeddings_by_hand(model, images),
+        model.teacher_bank.embeddings.clone(),
+        getattr(model, student_bank).embeddings.clone())
 
 
 def kl_by_hand(student, teacher, teacher_bank, student_bank):
@@ -51,8 +46,8 @@ def kl_by_hand(student, teacher, teacher_bank, student_bank):
     return kl, teacher
 
 
-@pytest.mark.parametrize('variant, student_bank', [('1q', 'queue'),
-                                                   ('2q', 'student_queue')])
+@pytest.mark.parametrize('variant, student_bank', [('1q', 'teacher_bank'),
+                                                   ('2q', 'student_bank')])
 def test_loss_matches_hand_computation(build_compress, views, hand_kl,
                                        variant, student_bank):
     model = build_compress(variant)
@@ -66,33 +61,35 @@ def test_loss_matches_hand_computation(build_compress, views, hand_kl,
 def test_1q_has_one_bank_and_no_momentum_encoder(build_compress, views,
                                                  hand_kl):
     model = build_compress('1q')
-    assert model.key_encoder is None and model.head is None
-    assert not hasattr(model, 'student_queue')
-    _, teacher = hand_kl(model, views[0], 'queue')
+    assert model.head is None
+    assert {key.split('.')[0] for key in model.state_dict()} == {
+        'backbone', 'neck', 'teacher_bank'}
+    _, teacher = hand_kl(model, views[0], 'teacher_bank')
     model.loss(list(views), [])
-    assert model.queue_ptr.tolist() == [4]
-    torch.testing.assert_close(model.queue[:4], teacher)
+    assert model.teacher_bank.pointer.tolist() == [4]
+    torch.testing.assert_close(model.teacher_bank.embeddings[:4], teacher)
 
 
 @pytest.mark.parametrize('start, end', [(0, 4), (4, 0)])
 def test_2q_banks_stay_aligned(build_compress, views, reference_step, hand_kl,
                                start, end):
     model = build_compress('2q')
-    model.queue_ptr[0] = model.student_queue_ptr[0] = start
-    student_bank_before = model.student_queue.clone()
-    _, teacher = hand_kl(model, views[0], 'student_queue')
+    teacher_bank, student_bank = model.teacher_bank, model.student_bank
+    teacher_bank.pointer[0] = student_bank.pointer[0] = start
+    student_bank_before = student_bank.embeddings.clone()
+    _, teacher = hand_kl(model, views[0], 'student_bank')
     # the momentum student's key of view 1, after the momentum update
     momentum_key = reference_step(model, views[1], views[0])['key']
     model.loss(list(views), [])
-    assert model.queue_ptr.tolist() == model.student_queue_ptr.tolist() == [
+    assert teacher_bank.pointer.tolist() == student_bank.pointer.tolist() == [
         end
     ]
     rows = slice(start, start + 4)
-    torch.testing.assert_close(model.queue[rows], teacher)
+    torch.testing.assert_close(teacher_bank.embeddings[rows], teacher)
     torch.testing.assert_close(
-        model.student_queue[rows], momentum_key, rtol=1e-9, atol=1e-9)
+        student_bank.embeddings[rows], momentum_key, rtol=1e-9, atol=1e-9)
     untouched = [row for row in range(8) if not start <= row < start + 4]
-    assert torch.equal(model.student_queue[untouched],
+    assert torch.equal(student_bank.embeddings[untouched],
                        student_bank_before[untouched])
 
 
@@ -106,20 +103,14 @@ def test_gradients_reach_student_only(build_compress, views):
             assert param.grad is None, name
 
 
-@pytest.mark.parametrize('variant, momentum, message', [
-    ('1q', 0.999, r'CompRess-1q got model.momentum=0.999.*momentum=None'),
-    ('2q', None, r'CompRess-2q got model.momentum=None.*needs a momentum'),
-    ('3q', None, r"model.variant must be '1q' or '2q', got '3q'"),
-])
-def test_variant_and_momentum_mismatch_names_the_fix(
-        build_tiny, tiny_frozen_teacher, variant, momentum, message):
-    with pytest.raises(ValueError, match=message):
+def test_banks_of_different_lengths_are_refused(build_tiny,
+                                                tiny_frozen_teacher):
+    with pytest.raises(ValueError, match=r'model.student_bank.length \(16\) '
+                       r'!= model.teacher_bank.length \(8\)'):
         build_tiny(
-            'CompRess',
-            variant=variant,
+            'CompRess2q',
             teacher=tiny_frozen_teacher(),
-            head=None,
-            momentum=momentum)
+            student_bank=dict(type='EmbeddingQueue', length=16))
 
 
 def test_digits_config_trains_two_steps(digits_two_steps):
@@ -128,13 +119,11 @@ def test_digits_config_trains_two_steps(digits_two_steps):
         assert set(log) == {'loss', 'loss_distill'}
         assert torch.isfinite(log['loss'])
     # 2 batches of 8 entered both banks of 24
-    for bank in ('queue', 'student_queue'):
-        assert getattr(model, f'{bank}_ptr').tolist() == [16]
-        assert torch.equal(
-            getattr(model, bank)[16:],
-            getattr(initial, bank)[16:])
-        assert not torch.equal(
-            getattr(model, bank)[:16],
-            getattr(initial, bank)[:16])
-    assert not torch.equal(model.key_encoder[0].conv1.weight,
-                           initial.key_encoder[0].conv1.weight)
+    for bank in ('teacher_bank', 'student_bank'):
+        trained, before = getattr(model, bank), getattr(initial, bank)
+        assert trained.pointer.tolist() == [16]
+        assert torch.equal(trained.embeddings[16:], before.embeddings[16:])
+        assert not torch.equal(trained.embeddings[:16],
+                               before.embeddings[:16])
+    assert not torch.equal(model.key_encoder.backbone.conv1.weight,
+                           initial.key_encoder.backbone.conv1.weight)
