@@ -30,9 +30,13 @@ class CompRess1q(BaseDistiller):
         p_s = softmax(s.B_t / tau)
         loss_distill = KL(p_t || p_s)
 
-    similarities taken before ``t`` is enqueued. There is no contrastive
-    term and no head; only the first view of ``inputs`` is used, as both
-    networks see the same image.
+    similarities taken before ``t`` is enqueued. As in the official code
+    (``train_student_one_queue.py``) the teacher is the backbone without
+    its head (``teacher.neck=None``: its pooled feature, 2048-d for a
+    ResNet-50) and the student's ``neck`` is one linear layer onto that
+    width (``LinearNeck``, ``norm_cfg=None``). There is no contrastive term
+    and no contrastive head; only the first view of ``inputs`` is used, as
+    both networks see the same image.
 
     Args:
         teacher (dict): Config of the :class:`FrozenTeacher`.
@@ -41,7 +45,8 @@ class CompRess1q(BaseDistiller):
         distill_loss (dict): Config of the distribution loss. Defaults to
             :class:`SimilarityDistillLoss`, KL with the paper's temperature
             0.04 for both networks.
-        **kwargs: The student's arguments, see :class:`BaseDistiller`.
+        **kwargs: The student's arguments (``backbone``, ``neck``), see
+            :class:`BaseDistiller`.
     """
 
     def __init__(self,
@@ -88,9 +93,14 @@ class CompRess2q(BaseDistiller):
         loss_distill = KL(p_t || p_s)
 
     similarities taken before ``t`` enters ``B_t`` and the momentum copy's
-    embedding of ``x`` enters ``B_s``; the two banks stay aligned. There is
-    no contrastive term and no head; only the first view of ``inputs`` is
-    used, as both networks see the same image.
+    embedding of ``x`` enters ``B_s``; the two banks stay aligned. As in
+    the official code (``train_student.py``) the teacher is the backbone
+    without its head (``teacher.neck=None``: its pooled feature, 2048-d for
+    a ResNet-50) and the student has no head either (``neck=None``: its raw
+    pooled feature, 512-d for a ResNet-18), so the two banks have the
+    widths of their networks. There is no contrastive term and no
+    contrastive head; only the first view of ``inputs`` is used, as both
+    networks see the same image.
 
     Args:
         teacher (dict): Config of the :class:`FrozenTeacher`.
@@ -126,6 +136,13 @@ class CompRess2q(BaseDistiller):
                 f'({self.student_bank.length}) != model.teacher_bank.length '
                 f'({self.teacher_bank.length}).')
         self.key_encoder = self.build_key_encoder(key_encoder)
+
+    def _check_teacher_width(self) -> None:
+        """Allows any widths: each network meets only its own bank.
+
+        ``p_t`` and ``p_s`` are distributions over the same images (the two
+        aligned banks), whatever the widths of the embeddings.
+        """
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
