@@ -16,7 +16,8 @@ import torch
 
 TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
 RUN_OPTIONS = ('train_dataloader.dataset.indices=24', 'train_cfg.max_epochs=3',
-               'model.queue.length=48', 'default_hooks.checkpoint.by_epoch=False',
+               'model.queue.length=48',
+               'default_hooks.checkpoint.by_epoch=False',
                'default_hooks.checkpoint.interval=2')
 KILLED = -9
 
