@@ -53,12 +53,31 @@ TINY_HEAD = dict(
     loss=dict(type='CrossEntropyLoss'),
     temperature=0.2)
 
+# The components each algorithm adds to the tiny student: the contrastive
+# head, queues of 8 and momentum 0.9.
+TINY_QUEUE = dict(type='EmbeddingQueue', length=8)
+TINY_KEY_ENCODER = dict(type='MomentumEncoder', momentum=0.9)
+TINY_MOCO = dict(
+    head=TINY_HEAD, key_encoder=TINY_KEY_ENCODER, queue=TINY_QUEUE)
+TINY_COMPONENTS = {
+    'MoCoV2Student': TINY_MOCO,
+    'DisCo': TINY_MOCO,
+    'SEED': dict(queue=TINY_QUEUE),
+    'BINGO': dict(head=TINY_HEAD, queue=TINY_QUEUE),
+    'SimReg': {},
+    'CompRess1q': dict(teacher_bank=TINY_QUEUE),
+    'CompRess2q': dict(
+        teacher_bank=TINY_QUEUE,
+        student_bank=TINY_QUEUE,
+        key_encoder=TINY_KEY_ENCODER),
+}
+
 # The tiny training every tools/ test runs: 16 digits, batch 8, one epoch =
 # 2 iterations. A queue of 24 is no multiple of 16, so the queue pointer
 # after 2 iterations (16) tells how many keys entered.
 SMALL_RUN_OPTIONS = (
     'train_dataloader.batch_size=8',
-    'model.queue_len=24',
+    'model.queue.length=24',
     'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
     'train_dataloader.dataset.indices=16',
@@ -132,15 +151,18 @@ def tiny_teacher(tmp_path, make_teacher_checkpoint):
 def build_tiny(tiny_cfg, tiny_teacher):
     """Returns a function that builds a tiny algorithm by registry name.
 
-    The model has queue_len 8, feat_dim 4 and momentum 0.9; a ``DisCo`` gets
-    the :func:`tiny_teacher` as its :class:`FrozenTeacher`. Keyword
-    arguments override the model config. The model is initialised and in
-    train mode.
+    The model has the tiny student (4-d embeddings) and the components of
+    ``TINY_COMPONENTS`` (queues of 8, momentum 0.9); a ``DisCo`` gets the
+    :func:`tiny_teacher` as its :class:`FrozenTeacher`. Keyword arguments
+    override the model config. The model is initialised and in train mode.
     """
 
     def build(algorithm, **overrides):
         cfg = dict(
-            type=algorithm, queue_len=8, feat_dim=4, momentum=0.9, **tiny_cfg)
+            type=algorithm,
+            backbone=tiny_cfg['backbone'],
+            neck=tiny_cfg['neck'],
+            **copy.deepcopy(TINY_COMPONENTS[algorithm]))
         if algorithm == 'DisCo':
             cfg['teacher'] = dict(
                 type='FrozenTeacher',

@@ -8,6 +8,8 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
+from queues import shrink_queues
+
 CONFIG_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
 CONFIGS = sorted(
@@ -42,7 +44,8 @@ LOSSES = {
     'DistilledSelfSup': {'loss_student', 'loss_distill'},
     'MoCoV2Student': {'loss_contrastive'},
     'SEED': {'loss_distill'},
-    'CompRess': {'loss_distill'},
+    'CompRess1q': {'loss_distill'},
+    'CompRess2q': {'loss_distill'},
     'SimReg': {'loss_distill'},
 }
 
@@ -87,8 +90,7 @@ def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
     cfg = load(name)
     assert cfg.default_scope == 'mmpretrain'
     assert 'disco_mm' in cfg.custom_imports.imports
-    if 'queue_len' in cfg.model:
-        cfg.model.queue_len = 8
+    shrink_queues(cfg.model, 8)
     if 'teacher' in cfg.model:
         cfg.model.teacher.checkpoint = teacher_checkpoint_for(
             cfg.model.teacher)
@@ -110,7 +112,7 @@ def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
 
 def test_config_teacher_checkpoint_must_exist():
     cfg = load('disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
-    cfg.model.queue_len = 8
+    shrink_queues(cfg.model, 8)
     with pytest.raises(FileNotFoundError, match=cfg.model.teacher.checkpoint):
         MODELS.build(cfg.model)
 

@@ -33,6 +33,7 @@ import torch
 from mmengine.config import Config
 
 from checkpoint_layouts import encoder_tensors, moco_file
+from queues import queue_options
 from repo_paths import REPO_ROOT
 from real_files import (cifar_checksum_module, make_cifar_tree,
                         make_image_folder, make_imagenet_tree)
@@ -209,8 +210,7 @@ def train_budget(command: str, folder: str) -> list:
     options.append(f'train_dataloader.batch_size={BATCH_SIZE}')
     if cfg.get('val_dataloader'):
         options.append(f'val_dataloader.batch_size={BATCH_SIZE}')
-    if cfg.model.get('queue_len'):
-        options.append(f'model.queue_len={2 * BATCH_SIZE}')
+    options += queue_options(cfg.model, 2 * BATCH_SIZE)
     return ['--cfg-options', *options]
 
 

@@ -7,7 +7,12 @@ _base_ = '../_base_/teachers/mocov2_resnet18-w32_digits.py'
 
 model = dict(
     type='BINGO',
-    momentum=None,  # the teacher encodes the keys
+    head=dict(
+        type='ContrastiveHead',
+        loss=dict(type='CrossEntropyLoss'),
+        temperature=0.2),
+    # the teacher's anchor keys; the teacher encodes the keys
+    queue=dict(type='EmbeddingQueue', length=1024),
     backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(in_channels=128),
     bag_weights=(0.5, 0.5),

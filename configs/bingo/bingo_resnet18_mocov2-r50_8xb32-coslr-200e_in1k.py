@@ -12,7 +12,12 @@ _base_ = [
 
 model = dict(
     type='BINGO',
-    momentum=None,  # the teacher encodes the keys
+    head=dict(
+        type='ContrastiveHead',
+        loss=dict(type='CrossEntropyLoss'),
+        temperature=0.2),
+    # the teacher's anchor keys; the teacher encodes the keys
+    queue=dict(type='EmbeddingQueue', length=65536),
     backbone=dict(depth=18),
     neck=dict(in_channels=512, hid_channels=2048),
     bag_weights=(0.5, 0.5),

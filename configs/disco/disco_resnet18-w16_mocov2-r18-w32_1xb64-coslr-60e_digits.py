@@ -9,6 +9,13 @@ _base_ = [
 
 model = dict(
     type='DisCo',
+    # the contrastive part of the digits MoCo-v2 run
+    head=dict(
+        type='ContrastiveHead',
+        loss=dict(type='CrossEntropyLoss'),
+        temperature=0.2),
+    key_encoder=dict(type='MomentumEncoder', momentum=0.99),
+    queue=dict(type='EmbeddingQueue', length=1024),
     backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(in_channels=128),
     distill_loss=dict(

@@ -13,6 +13,12 @@ _base_ = [
 
 model = dict(
     type='DisCo',
+    head=dict(
+        type='ContrastiveHead',
+        loss=dict(type='CrossEntropyLoss'),
+        temperature=0.2),
+    key_encoder=dict(type='MomentumEncoder', momentum=0.999),
+    queue=dict(type='EmbeddingQueue', length=65536),
     backbone=dict(depth=18),
     neck=dict(in_channels=512, hid_channels=2048),
     distill_loss=dict(

@@ -9,8 +9,8 @@ _base_ = [
 ]
 
 model = dict(
-    queue_len=1024,
-    momentum=0.99,
+    key_encoder=dict(momentum=0.99),
+    queue=dict(length=1024),
     backbone=dict(depth=18, stem_channels=32, base_channels=32),
     neck=dict(in_channels=256, hid_channels=1024))
 

@@ -9,8 +9,7 @@ _base_ = [
 
 model = dict(
     type='SEED',
-    head=None,
-    momentum=None,
+    queue=dict(type='EmbeddingQueue', length=1024),
     backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(in_channels=128),
     distill_loss=dict(

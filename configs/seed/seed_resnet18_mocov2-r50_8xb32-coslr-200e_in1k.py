@@ -12,8 +12,7 @@ _base_ = [
 
 model = dict(
     type='SEED',
-    head=None,
-    momentum=None,
+    queue=dict(type='EmbeddingQueue', length=65536),
     backbone=dict(depth=18),
     # SEED's student head: Linear(C, C) -> ReLU -> Linear(C, 128).
     neck=dict(in_channels=512, hid_channels=512),

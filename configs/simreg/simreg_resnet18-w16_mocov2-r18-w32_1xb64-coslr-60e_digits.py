@@ -10,10 +10,6 @@ _base_ = [
 
 model = dict(
     type='SimReg',
-    head=None,
-    momentum=None,
-    queue_len=0,
-    feat_dim=256,
     backbone=dict(stem_channels=16, base_channels=16),
     neck=dict(
         _delete_=True,

@@ -13,10 +13,6 @@ _base_ = [
 
 model = dict(
     type='SimReg',
-    head=None,
-    momentum=None,
-    queue_len=0,
-    feat_dim=2048,
     backbone=dict(depth=18),
     # C -> 2C -> BN -> ReLU -> C -> 2C -> BN -> ReLU -> 2048
     neck=dict(

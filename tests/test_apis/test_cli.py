@@ -42,12 +42,12 @@ def test_defaults(parse, digits_disco_config):
 
 def test_flags_reach_config(parse):
     args = parse('--work-dir', 'runs/a', '--local-rank', '3', '--amp',
-                 '--cfg-options', 'model.queue_len=16',
+                 '--cfg-options', 'model.queue.length=16',
                  'train_cfg.max_epochs=2')
     assert args.amp
     cfg = load_config(args, TRAIN_LOADERS)
     assert cfg.work_dir == 'runs/a'
-    assert cfg.model.queue_len == 16 and cfg.train_cfg.max_epochs == 2
+    assert cfg.model.queue.length == 16 and cfg.train_cfg.max_epochs == 2
     assert cfg.model.teacher.type == 'FrozenTeacher'
     assert os.environ['LOCAL_RANK'] == '3'
 

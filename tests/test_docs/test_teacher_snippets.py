@@ -76,7 +76,7 @@ def test_snippet_builds_the_resnet18_disco_and_runs_its_loss(
                       f'{config_snippets()[index]}\n')
     cfg = Config.fromfile(str(config))
     # only the test's memory: a queue of 65,536 x 2048 would take 512 MiB
-    cfg.model.queue_len = 16
+    cfg.model.queue.length = 16
     monkeypatch.chdir(teacher_files)  # the snippets' checkpoints/ paths
     model = MODELS.build(cfg.model)
     model.init_weights()

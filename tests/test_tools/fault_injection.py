@@ -81,7 +81,7 @@ class SaveQueueOfRank(Hook):
         """Saves the queue and its pointer after the last iteration."""
         model = _unwrapped(runner.model)
         torch.save(
-            dict(queue=model.queue, queue_ptr=model.queue_ptr),
+            model.queue.state_dict(),
             os.path.join(runner.work_dir, f'queue_rank{get_rank()}.pth'))
 
 

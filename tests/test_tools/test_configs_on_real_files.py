@@ -22,6 +22,7 @@ import torch
 from mmengine.config import Config
 
 from checkpoint_layouts import encoder_tensors, moco_file, teacher_state_dict
+from queues import queue_options
 from repo_paths import MMPRETRAIN_TOOLS, REPO_ROOT
 from real_files import (cifar_checksum_module, make_cifar_tree,
                         make_image_folder, make_imagenet_tree)
@@ -197,8 +198,7 @@ class ConfigRuns:
         options = ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
         if not is_digits:
             options.append(f'train_dataloader.batch_size={BATCH_SIZE}')
-            if cfg.model.get('queue_len'):
-                options.append(f'model.queue_len={2 * BATCH_SIZE}')
+            options += queue_options(cfg.model, 2 * BATCH_SIZE)
         bag_file = None
         if train.dataset.type == 'NeighbourBagDataset':
             bag_file = self.bingo_bags(cfg)

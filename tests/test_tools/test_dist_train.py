@@ -54,7 +54,7 @@ def test_checkpoint_holds_keys_of_both_processes(dist_run):
     state = checkpoint['state_dict']
     assert not [key for key in state if key.startswith('teacher.')]
     # each step enqueues the 4 keys of each of the 2 processes
-    assert state['queue_ptr'].tolist() == [16]
+    assert state['queue.pointer'].tolist() == [16]
 
 
 @pytest.fixture(scope='module')
@@ -117,7 +117,7 @@ def test_queue_is_identical_on_every_process(killed_dist_run):
         torch.load(killed_dist_run['work_dir'] / f'queue_rank{rank}.pth')
         for rank in (0, 1)
     ]
-    assert queues[0]['queue_ptr'].tolist() == [16]
+    assert queues[0]['pointer'].tolist() == [16]
     torch.testing.assert_close(queues[0], queues[1], rtol=0, atol=0)
 
 

@@ -112,8 +112,8 @@ def test_resumed_run_ends_with_uninterrupted_state(killed_three_times,
                                                    uninterrupted):
     final = killed_three_times['final']
     assert uninterrupted['meta']['iter'] == 9
-    assert {'queue', 'queue_ptr', 'key_encoder.0.conv1.weight'
-            } <= set(final['state_dict'])
+    assert {'queue.embeddings', 'queue.pointer',
+            'key_encoder.backbone.conv1.weight'} <= set(final['state_dict'])
     assert_same_training_state(final, uninterrupted)
 
 def test_nan_loss_stops_before_it_is_saved(tmp_path, train):

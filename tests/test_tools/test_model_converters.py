@@ -456,7 +456,7 @@ def test_extract_student_of_a_training_run_for_mmpretrain_linear_eval(
         [digits_run['checkpoint'], dst, '--to', 'mmpretrain'])
     cfg = Config.fromfile(digits_disco_config)
     cfg.model.teacher.checkpoint = digits_teacher[0]
-    cfg.model.queue_len = 24
+    cfg.model.queue.length = 24
     # the classifier's memory layout, so that float rounding is the same
     cfg.model.channels_last = False
     trained = MODELS.build(cfg.model)

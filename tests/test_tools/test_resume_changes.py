@@ -16,7 +16,8 @@ import torch
 
 TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
 RUN_OPTIONS = ('train_dataloader.dataset.indices=24', 'train_cfg.max_epochs=3',
-               'model.queue_len=48', 'default_hooks.checkpoint.by_epoch=False',
+               'model.queue.length=48',
+               'default_hooks.checkpoint.by_epoch=False',
                'default_hooks.checkpoint.interval=2')
 KILLED = -9
 
@@ -34,7 +35,7 @@ def train(config_with_hooks, digits_teacher, small_run_options, run_tool,
     options = [
         option for option in small_run_options
         if not option.startswith(('train_dataloader.batch_size=',
-                                  'model.queue_len='))
+                                  'model.queue.length='))
     ]
 
     def run(work_dir, hooks=(), returncode=0, processes=1, resume=False,
@@ -154,10 +155,10 @@ def test_resume_with_other_queue_length_is_refused(resumable, train):
         resumable,
         returncode=1,
         resume=True,
-        extra=('train_dataloader.batch_size=8', 'model.queue_len=24'))
-    assert 'ValueError: model.queue_len is 24, but the checkpoint being ' \
-        'resumed holds a queue (queue) of 48 keys' in log
-    assert 'Set model.queue_len=48 to resume' in log
+        extra=('train_dataloader.batch_size=8', 'model.queue.length=24'))
+    assert 'ValueError: model.queue.length is 24, but the checkpoint ' \
+        'being resumed holds a queue (queue) of 48 keys' in log
+    assert 'Set model.queue.length=48 to resume' in log
     assert 'Epoch(train)' not in log
 
 
@@ -166,7 +167,7 @@ def test_batch_larger_than_data_set_stops_before_training(tmp_path, train):
     log = train(
         tmp_path,
         returncode=1,
-        extra=('train_dataloader.batch_size=32', 'model.queue_len=64'))
+        extra=('train_dataloader.batch_size=32', 'model.queue.length=64'))
     assert 'ValueError: train_dataloader.batch_size (32) is larger than ' \
         'the 24 images each of the 1 processes gets from the data set of ' \
         '24 images' in log

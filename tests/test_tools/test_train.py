@@ -43,9 +43,10 @@ def test_run_logs_both_losses_and_saves(digits_run):
     # The teacher is reloaded from its own file, never saved.
     assert not [key for key in state if key.startswith('teacher.')]
     assert {'backbone.conv1.weight', 'neck.mlp.2.weight',
-            'queue'} <= set(state)
+            'key_encoder.backbone.conv1.weight', 'queue.embeddings'
+            } <= set(state)
     # 2 steps of 8 keys entered the queue of 24
-    assert state['queue_ptr'].tolist() == [16]
+    assert state['queue.pointer'].tolist() == [16]
 
 
 @pytest.fixture(scope='module')
@@ -92,7 +93,7 @@ def test_resume_continues_counting(resumed_run):
     checkpoint = torch.load(
         osp.join(resumed_run['work_dir'], 'epoch_2.pth'), map_location='cpu')
     assert checkpoint['meta']['iter'] == 4
-    assert checkpoint['state_dict']['queue_ptr'].tolist() == [8]
+    assert checkpoint['state_dict']['queue.pointer'].tolist() == [8]
 
 
 def test_resumed_model_starts_from_checkpoint(resumed_run, digits_run):
@@ -181,7 +182,7 @@ def test_amp_and_no_persistent_workers(train_flags):
 @pytest.mark.parametrize(
     'fault, error',
     [('teacher', 'TeacherCheckpointError: Teacher checkpoint'),
-     ('queue', 'ValueError: model.queue_len (20) must be a multiple')])
+     ('queue', 'ValueError: model.queue.length (20) must be a multiple')])
 def test_bad_teacher_or_queue_stops_before_first_iteration(
         tmp_path, make_teacher_checkpoint, digits_teacher, digits_disco_config,
         small_run_options, run_tool, fault, error):
@@ -192,7 +193,7 @@ def test_bad_teacher_or_queue_stops_before_first_iteration(
         teacher = str(tmp_path / 'other_teacher.pth')
         make_teacher_checkpoint(teacher)
     else:
-        options.append('model.queue_len=20')
+        options.append('model.queue.length=20')
     log = run_tool(
         [
             sys.executable, 'tools/train.py', digits_disco_config,

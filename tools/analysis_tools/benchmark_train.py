@@ -53,7 +53,7 @@ import disco_mm  # noqa: F401  (registers the models)
 from disco_mm.apis import keep_freed_cpu_memory
 from disco_mm.checkpoints import save_checkpoint_file
 from disco_mm.engine import amp_optim_wrapper_type
-from disco_mm.models.algorithms import BaseMoCoStudent
+from disco_mm.models.algorithms import BaseDistiller, MoCoV2Student
 
 
 def parse_args() -> argparse.Namespace:
@@ -75,7 +75,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--threads', type=int,
                         help='CPU threads (torch.set_num_threads)')
     parser.add_argument('--queue-len', type=int,
-                        help='override model.queue_len (default: config)')
+                        help='override model.queue.length (default: config)')
     parser.add_argument('--teacher-checkpoint',
                         help='a real teacher checkpoint; default: random '
                         'weights of the config\'s teacher architecture')
@@ -167,9 +167,12 @@ def student_config(model_cfg: dict) -> dict:
 
     Returns:
         dict: ``MoCoV2Student`` with the student's backbone, projector,
-        head, queue and momentum, and no teacher.
+        head, key encoder and queue, and no teacher.
     """
-    accepted = inspect.signature(BaseMoCoStudent.__init__).parameters
+    accepted = {
+        *inspect.signature(MoCoV2Student.__init__).parameters,
+        *inspect.signature(BaseDistiller.__init__).parameters
+    }
     config = {
         key: value
         for key, value in model_cfg.items()
@@ -352,7 +355,7 @@ def main() -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.queue_len:
-        cfg.model.queue_len = args.queue_len
+        cfg.model.queue.length = args.queue_len
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as directory:

@@ -1,9 +1,6 @@
 # MoCo-v2 ResNet-50: projector 2048-2048-128, queue 65,536, m 0.999, tau 0.2.
 model = dict(
     type='MoCoV2Student',
-    queue_len=65536,
-    feat_dim=128,
-    momentum=0.999,
     backbone=dict(
         type='ResNet',
         depth=50,
@@ -18,4 +15,6 @@ model = dict(
     head=dict(
         type='ContrastiveHead',
         loss=dict(type='CrossEntropyLoss'),
-        temperature=0.2))
+        temperature=0.2),
+    key_encoder=dict(type='MomentumEncoder', momentum=0.999),
+    queue=dict(type='EmbeddingQueue', length=65536))

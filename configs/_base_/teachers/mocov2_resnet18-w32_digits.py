@@ -1,12 +1,16 @@
 # The digits teacher (a MoCo-v2 ResNet-18 of half width) frozen, on the
 # digits MoCo-v2 run it was trained with
-# (../../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py: its model as
-# the student, its views, optimiser and seed) and the students' 60 epochs: a
-# digits distillation config takes this base, sets the algorithm and its
-# loss and narrows the student.
+# (../../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py: its
+# backbone and projector as the student, without head, key encoder or
+# queue; its views, optimiser and seed) and the students' 60 epochs: a
+# digits distillation config takes this base, sets the algorithm, its
+# components and its loss and narrows the student.
 _base_ = '../../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py'
 
 model = dict(
+    _delete_=True,
+    backbone={{_base_.model.backbone}},
+    neck={{_base_.model.neck}},
     teacher=dict(
         type='FrozenTeacher',
         # Where `python tools/train.py` writes the teacher config's last

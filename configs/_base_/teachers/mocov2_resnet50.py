@@ -1,10 +1,14 @@
 # A frozen MoCo-v2 ResNet-50 teacher (backbone and projector of
-# ../models/mocov2_resnet50.py) on the MoCo-v2 model of that file as the
-# student, neutral to the method: a distillation config takes this base,
-# sets the algorithm and its loss and narrows the student (depth, widths).
+# ../models/mocov2_resnet50.py) with the same backbone and projector as the
+# student, neutral to the method (no head, key encoder or queue): a
+# distillation config takes this base, sets the algorithm, its components
+# and its loss and narrows the student (depth, widths).
 _base_ = '../models/mocov2_resnet50.py'
 
 model = dict(
+    _delete_=True,
+    backbone={{_base_.model.backbone}},
+    neck={{_base_.model.neck}},
     teacher=dict(
         type='FrozenTeacher',
         # mmpretrain's MoCo-v2 ResNet-50 (200 epochs), or any checkpoint

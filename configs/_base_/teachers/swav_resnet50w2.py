@@ -1,11 +1,16 @@
 # A frozen SwAV ResNet-50w2 teacher (facebookresearch/swav: stem and stages
 # twice as wide, 4096-d feature; projector Linear-BN-ReLU-Linear
-# 4096-8192-128) on the MoCo-v2 student of ../models/mocov2_resnet50.py.
+# 4096-8192-128) with the backbone and projector of the MoCo-v2 model of
+# ../models/mocov2_resnet50.py as the student (no head, key encoder or
+# queue: the algorithm's config adds them).
 # SwAV's released file loads as it is (format detected from its keys):
 # --cfg-options model.teacher.checkpoint=PATH, see docs/teachers.md.
 _base_ = '../models/mocov2_resnet50.py'
 
 model = dict(
+    _delete_=True,
+    backbone={{_base_.model.backbone}},
+    neck={{_base_.model.neck}},
     teacher=dict(
         type='FrozenTeacher',
         checkpoint='checkpoints/swav_RN50w2_400ep_pretrain.pth.tar',

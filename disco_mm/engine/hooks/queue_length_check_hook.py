@@ -11,19 +11,26 @@ from mmpretrain.registry import HOOKS
 def queue_lengths(state: Dict[str, torch.Tensor]) -> Dict[str, int]:
     """The length of every queue in a state dict or a model's buffers.
 
-    A queue is a buffer ``name`` next to a pointer ``name_ptr`` (see
-    ``BaseMoCoStudent.register_queue``).
+    A queue is an ``EmbeddingQueue``: the buffers ``name.embeddings`` and
+    ``name.pointer``. Checkpoints written before queues were modules hold
+    the buffer ``name`` next to a pointer ``name_ptr``; the model reads
+    them under the new names, so both count as the queue ``name``.
 
     Args:
         state (dict): Tensors by name.
 
     Returns:
-        dict: Queue name to its number of entries.
+        dict: Queue name (e.g. ``queue``, ``teacher_bank``) to its number
+        of entries.
     """
-    return {
-        name: value.shape[0]
-        for name, value in state.items() if f'{name}_ptr' in state
-    }
+    lengths = {}
+    for key, value in state.items():
+        name = key[:-len('.embeddings')]
+        if key.endswith('.embeddings') and f'{name}.pointer' in state:
+            lengths[name] = value.shape[0]
+        elif f'{key}_ptr' in state:
+            lengths[key] = value.shape[0]
+    return lengths
 
 
 @HOOKS.register_module()
@@ -42,7 +49,7 @@ class QueueLengthCheckHook(Hook):
       checkpoint's (mmengine would silently start a new random queue) is
       refused.
 
-    Models without a ``queue`` buffer get only the first check.
+    Models without queues get only the first check.
     """
 
     def __init__(self) -> None:
@@ -60,18 +67,17 @@ class QueueLengthCheckHook(Hook):
         resumed_queues, self._resumed_queues = self._resumed_queues, None
         if runner.iter > 0 and resumed_queues:
             self._check_resumed_queues(model, resumed_queues)
-        queue = getattr(model, 'queue', None)
-        if queue is None:
-            return
         batch_size = runner.train_dataloader.batch_size
         processes = get_world_size()
         global_batch = batch_size * processes
-        if queue.shape[0] % global_batch:
-            raise ValueError(
-                f'model.queue_len ({queue.shape[0]}) must be a multiple of '
-                f'the global batch: train_dataloader.batch_size '
-                f'({batch_size}) x {processes} processes = {global_batch}. '
-                'Change model.queue_len or train_dataloader.batch_size.')
+        for name, length in queue_lengths(dict(model.named_buffers())).items():
+            if length % global_batch:
+                raise ValueError(
+                    f'model.{name}.length ({length}) must be a multiple of '
+                    f'the global batch: train_dataloader.batch_size '
+                    f'({batch_size}) x {processes} processes = '
+                    f'{global_batch}. Change model.{name}.length or '
+                    'train_dataloader.batch_size.')
 
     @staticmethod
     def _check_batches_per_epoch(loader) -> None:
@@ -94,19 +100,16 @@ class QueueLengthCheckHook(Hook):
 
     @staticmethod
     def _check_resumed_queues(model, resumed_queues: Dict[str, int]) -> None:
-        """Refuses queue lengths other than those of the resumed run.
-
-        Every queue of a model is ``model.queue_len`` long.
-        """
+        """Refuses queue lengths other than those of the resumed run."""
         buffers = dict(model.named_buffers())
         for name, length in queue_lengths(buffers).items():
             saved = resumed_queues.get(name)
             if saved is not None and saved != length:
                 raise ValueError(
-                    f'model.queue_len is {length}, but the checkpoint being '
-                    f'resumed holds a queue ({name}) of {saved} keys: a '
-                    'resumed run keeps its queue, and mmengine would '
+                    f'model.{name}.length is {length}, but the checkpoint '
+                    f'being resumed holds a queue ({name}) of {saved} keys: '
+                    'a resumed run keeps its queue, and mmengine would '
                     'replace it by a new random one. Set '
-                    f'model.queue_len={saved} to resume, or start a new run '
-                    'from its weights with load_from=CHECKPOINT instead of '
-                    '--resume.')
+                    f'model.{name}.length={saved} to resume, or start a new '
+                    'run from its weights with load_from=CHECKPOINT instead '
+                    'of --resume.')

@@ -1,6 +1,6 @@
-from .base_moco_student import BaseMoCoStudent
+from .base_distiller import BaseDistiller
 from .bingo import BINGO
-from .compress import CompRess
+from .compress import CompRess1q, CompRess2q
 from .disco import DisCo
 from .distilled_self_sup import DistilledSelfSup
 from .mocov2_student import MoCoV2Student
@@ -8,6 +8,6 @@ from .seed import SEED
 from .simreg import SimReg
 
 __all__ = [
-    'BaseMoCoStudent', 'BINGO', 'CompRess', 'DisCo', 'DistilledSelfSup',
-    'MoCoV2Student', 'SEED', 'SimReg'
+    'BaseDistiller', 'BINGO', 'CompRess1q', 'CompRess2q', 'DisCo',
+    'DistilledSelfSup', 'MoCoV2Student', 'SEED', 'SimReg'
 ]

@@ -8,7 +8,7 @@ from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .base_moco_student import BaseMoCoStudent
+from .base_distiller import BaseDistiller
 
 
 def cutmix(images: torch.Tensor, patches: torch.Tensor,
@@ -41,7 +41,7 @@ def cutmix(images: torch.Tensor, patches: torch.Tensor,
 
 
 @MODELS.register_module()
-class BINGO(BaseMoCoStudent):
+class BINGO(BaseDistiller):
     """A student pulled towards the teacher's keys of a whole bag.
 
     Each sample is an anchor image ``a`` and one image ``n`` drawn from its
@@ -69,6 +69,9 @@ class BINGO(BaseMoCoStudent):
 
     Args:
         teacher (dict): Config of the :class:`FrozenTeacher`.
+        head (dict): Config of the ``ContrastiveHead`` with tau.
+        queue (dict): Config of the :class:`EmbeddingQueue` of the
+            teacher's anchor keys. Defaults to 65,536 of them.
         bag_weights (Sequence[float]): ``(w_own, w_other)`` of a query's
             own key and of its bag partner's key. Defaults to (0.5, 0.5).
         own_key_only_epochs (int): Epochs at the start during which a
@@ -77,9 +80,8 @@ class BINGO(BaseMoCoStudent):
         cutmix_alpha (float): Beta parameter of the CutMix box area; the
             official code's 2 favours boxes of about half the image.
             Defaults to 2.0.
-        **kwargs: The student's arguments (``backbone``, ``neck``, ``head``
-            with tau, ``queue_len``, ``feat_dim``), see
-            :class:`BaseMoCoStudent`; ``momentum`` must be None.
+        **kwargs: The student's arguments (``backbone``, ``neck``, ...),
+            see :class:`BaseDistiller`.
     """
 
     #: Views per sample: two of the anchor, two of its bag neighbour.
@@ -87,17 +89,14 @@ class BINGO(BaseMoCoStudent):
 
     def __init__(self,
                  teacher: dict,
+                 head: dict,
+                 queue: dict = dict(type='EmbeddingQueue', length=65536),
                  bag_weights: Sequence[float] = (0.5, 0.5),
                  own_key_only_epochs: int = 11,
                  cutmix_alpha: float = 2.0,
                  **kwargs) -> None:
-        if kwargs.get('momentum') is not None:
-            raise ValueError(
-                'BINGO\'s keys come from the frozen teacher, it has no '
-                f'momentum encoder: set model.momentum=None (got '
-                f'{kwargs["momentum"]}).')
-        kwargs['momentum'] = None
-        super().__init__(teacher=teacher, **kwargs)
+        super().__init__(teacher=teacher, head=head, **kwargs)
+        self.queue = self.build_queue(queue, self.teacher_width)
         if len(bag_weights) != 2:
             raise ValueError(
                 'model.bag_weights is (w_own, w_other), the weights of a '
@@ -149,7 +148,7 @@ class BINGO(BaseMoCoStudent):
         Returns:
             torch.Tensor: ``w_own * c(q, own) + w_other * c(q, other)``.
         """
-        negatives = self.similarities(query)  # shared by both keys
+        negatives = self.queue.similarities(query)  # shared by both keys
         return sum(
             weight * self.head.loss((query * key).sum(dim=1, keepdim=True),
                                     negatives)
@@ -185,5 +184,5 @@ class BINGO(BaseMoCoStudent):
                                        weights)) / 3,
             loss_mix=self.aggregate(student_m, teacher_a, teacher_n,
                                     (lam, 1 - lam)) / 3)
-        self.enqueue(teacher_a)
+        self.queue.enqueue(teacher_a)
         return losses

@@ -5,11 +5,11 @@ import torch
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .base_moco_student import BaseMoCoStudent
+from .mocov2_student import MoCoV2Student
 
 
 @MODELS.register_module()
-class DisCo(BaseMoCoStudent):
+class DisCo(MoCoV2Student):
     """A MoCo-v2 student that also matches a frozen teacher's embedding.
 
     Per step, with views ``x1`` and ``x2`` and unit-length embeddings::
@@ -25,17 +25,16 @@ class DisCo(BaseMoCoStudent):
         teacher (dict): Config of the :class:`FrozenTeacher`.
         distill_loss (dict): Config of the distillation loss. Defaults to
             :class:`EmbeddingDistillLoss` with the official sum reduction.
-        **kwargs: The student's arguments (``backbone``, ``neck`` with the
-            widened projector, ``head``, ``queue_len``, ``feat_dim``,
-            ``momentum``, ...), see :class:`BaseMoCoStudent`.
+        **kwargs: The MoCo-v2 student's arguments (``backbone``, ``neck``
+            with the widened projector, ``head``, ``key_encoder``,
+            ``queue``, ...), see :class:`MoCoV2Student`.
     """
 
     def __init__(self,
                  teacher: dict,
                  distill_loss: dict = dict(type='EmbeddingDistillLoss'),
                  **kwargs) -> None:
-        super().__init__(teacher=teacher, **kwargs)
-        self.distill_loss = MODELS.build(distill_loss)
+        super().__init__(teacher=teacher, distill_loss=distill_loss, **kwargs)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -51,10 +50,10 @@ class DisCo(BaseMoCoStudent):
         """
         view_1, view_2 = inputs
         query_1, query_2 = self.embed(view_1), self.embed(view_2)
-        key = self.encode_keys(view_2)
+        key = self.key_encoder(view_2)
         losses = dict(
             loss_contrastive=self.contrastive_loss(query_1, key),
             loss_distill=self.distill_loss(query_1, self.teacher(view_1)) +
             self.distill_loss(query_2, self.teacher(view_2)))
-        self.enqueue(key)
+        self.queue.enqueue(key)
         return losses

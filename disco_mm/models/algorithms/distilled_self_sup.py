@@ -8,7 +8,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import nn
 
-from .base_moco_student import feature_width, linear_widths
+from ..utils import feature_width, linear_widths
 
 #: Where the distilled embedding is read: ``distill_from`` -> the path of
 #: the student's module whose output it is.

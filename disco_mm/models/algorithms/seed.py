@@ -1,15 +1,15 @@
 """SEED: Self-supervised Distillation (Fang et al., ICLR 2021)."""
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .base_moco_student import BaseMoCoStudent
+from .base_distiller import BaseDistiller
 
 
 @MODELS.register_module()
-class SEED(BaseMoCoStudent):
+class SEED(BaseDistiller):
     """A student that mimics the teacher's similarities to a queue.
 
     Per step, with one view ``x``, unit embeddings ``s = student(x)``,
@@ -20,34 +20,31 @@ class SEED(BaseMoCoStudent):
         loss_distill = -sum(p_t * log p_s)
 
     then ``t`` is enqueued. There is no contrastive term, no head and no
-    momentum encoder. The paper feeds one augmented image to both
-    networks: only the first view of ``inputs`` is used.
+    momentum encoder. The paper feeds one augmented image to both networks:
+    only the first view of ``inputs`` is used.
 
     Args:
         teacher (dict): Config of the :class:`FrozenTeacher`.
+        queue (dict): Config of the :class:`EmbeddingQueue` of teacher
+            embeddings. Defaults to 65,536 of them (the official code).
         distill_loss (dict): Config of the distribution loss. Defaults to
             :class:`SimilarityDistillLoss` with the official code's
             temperatures, tau_s 0.2 and tau_t 1e-4.
-        momentum (float, optional): Momentum of a key encoder, which SEED
-            does not use. Defaults to None.
-        **kwargs: The student's arguments (``backbone``, ``neck``,
-            ``queue_len``, ``feat_dim``, ...), see :class:`BaseMoCoStudent`;
-            ``head`` stays None.
+        **kwargs: The student's arguments (``backbone``, ``neck``, ...),
+            see :class:`BaseDistiller`.
     """
 
     def __init__(self,
                  teacher: dict,
+                 queue: dict = dict(type='EmbeddingQueue', length=65536),
                  distill_loss: dict = dict(
                      type='SimilarityDistillLoss',
                      student_temperature=0.2,
                      teacher_temperature=1e-4),
-                 momentum: Optional[float] = None,
                  **kwargs) -> None:
         super().__init__(
-            teacher=teacher,
-            distill_loss=distill_loss,
-            momentum=momentum,
-            **kwargs)
+            teacher=teacher, distill_loss=distill_loss, **kwargs)
+        self.queue = self.build_queue(queue, self.teacher_width)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
@@ -64,7 +61,7 @@ class SEED(BaseMoCoStudent):
         student, teacher = self.embed(inputs[0]), self.teacher(inputs[0])
         losses = dict(
             loss_distill=self.distill_loss(
-                self.similarities(student, teacher),
-                self.similarities(teacher, teacher)))
-        self.enqueue(teacher)
+                self.queue.similarities(student, teacher),
+                self.queue.similarities(teacher, teacher)))
+        self.queue.enqueue(teacher)
         return losses

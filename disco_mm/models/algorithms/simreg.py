@@ -1,16 +1,16 @@
 """SimReg: regression for self-supervised distillation (Navaneet et al.,
 BMVC 2021)."""
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .base_moco_student import BaseMoCoStudent
+from .base_distiller import BaseDistiller
 
 
 @MODELS.register_module()
-class SimReg(BaseMoCoStudent):
+class SimReg(BaseDistiller):
     """A student whose deep prediction head regresses the teacher's feature.
 
     Per step, with one view ``x``::
@@ -31,13 +31,8 @@ class SimReg(BaseMoCoStudent):
         distill_loss (dict): Config of the regression loss. Defaults to
             :class:`EmbeddingDistillLoss` summed over dimensions and
             averaged over the batch (``sum_batch_size=1``).
-        momentum (float, optional): Momentum of a key encoder, which
-            SimReg does not use. Defaults to None.
-        queue_len (int): Length of a queue, which SimReg does not use.
-            Defaults to 0.
-        **kwargs: ``backbone``, ``neck`` (the prediction head, whose output
-            width is ``feat_dim``, the teacher's) and ``feat_dim``, see
-            :class:`BaseMoCoStudent`.
+        **kwargs: ``backbone`` and ``neck`` (the prediction head, whose
+            output width is the teacher's), see :class:`BaseDistiller`.
     """
 
     def __init__(self,
@@ -46,15 +41,9 @@ class SimReg(BaseMoCoStudent):
                      type='EmbeddingDistillLoss',
                      reduction='sum',
                      sum_batch_size=1),
-                 momentum: Optional[float] = None,
-                 queue_len: int = 0,
                  **kwargs) -> None:
         super().__init__(
-            teacher=teacher,
-            distill_loss=distill_loss,
-            momentum=momentum,
-            queue_len=queue_len,
-            **kwargs)
+            teacher=teacher, distill_loss=distill_loss, **kwargs)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:

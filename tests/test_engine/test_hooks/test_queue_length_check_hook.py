@@ -6,6 +6,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from disco_mm.engine.hooks import QueueLengthCheckHook
+from disco_mm.models.utils import EmbeddingQueue
 
 
 def loader_of(images, batch_size):
@@ -14,9 +15,17 @@ def loader_of(images, batch_size):
         list(range(images)), batch_size=batch_size, drop_last=True)
 
 
+def model_with(**queue_lengths):
+    """A model with an EmbeddingQueue of 4-d embeddings per keyword."""
+    model = torch.nn.Module()
+    for name, length in queue_lengths.items():
+        setattr(model, name, EmbeddingQueue(length, 4))
+    return model
+
+
 def runner_with(queue_len, batch_size):
     """A stand-in for a one-process Runner with a queue and a loader."""
-    model = SimpleNamespace(queue=torch.zeros(queue_len, 4))
+    model = model_with(queue=queue_len)
     return SimpleNamespace(
         model=model, train_dataloader=loader_of(64, batch_size), iter=0)
 
@@ -28,14 +37,21 @@ def test_multiple_of_global_batch_passes():
 def test_other_length_names_both_fields():
     with pytest.raises(
             ValueError,
-            match=r'model.queue_len \(20\).*train_dataloader.batch_size '
+            match=r'model.queue.length \(20\).*train_dataloader.batch_size '
             r'\(8\) x 1 processes = 8'):
         QueueLengthCheckHook().before_train(runner_with(20, 8))
 
 
+def test_every_queue_is_checked_by_its_name():
+    runner = runner_with(24, 8)
+    runner.model = model_with(teacher_bank=24, student_bank=20)
+    with pytest.raises(ValueError, match=r'model.student_bank.length \(20\)'):
+        QueueLengthCheckHook().before_train(runner)
+
+
 def test_model_without_queue_is_left_alone():
     runner = SimpleNamespace(
-        model=SimpleNamespace(), train_dataloader=loader_of(64, 3), iter=0)
+        model=torch.nn.Module(), train_dataloader=loader_of(64, 3), iter=0)
     QueueLengthCheckHook().before_train(runner)
 
 
@@ -59,27 +75,35 @@ def test_empty_data_set_is_named():
         QueueLengthCheckHook().before_train(runner)
 
 
-def resumed_with_queue(saved_len, queue_len):
-    """Loads a checkpoint with a queue of ``saved_len`` into a resume."""
-    model = torch.nn.Module()
-    model.register_buffer('queue', torch.zeros(queue_len, 4))
-    model.register_buffer('queue_ptr', torch.zeros(1))
+def resumed_with_queue(saved_len, queue_len, old_layout=False):
+    """Loads a checkpoint with a queue of ``saved_len`` into a resume.
+
+    ``old_layout`` writes the queue as checkpoints did before queues were
+    modules: the buffers ``queue`` and ``queue_ptr``.
+    """
+    names = (('queue', 'queue_ptr') if old_layout else
+             ('queue.embeddings', 'queue.pointer'))
     hook = QueueLengthCheckHook()
     hook.after_load_checkpoint(
         None,
-        dict(state_dict=dict(
-            queue=torch.zeros(saved_len, 4), queue_ptr=torch.zeros(1))))
+        dict(state_dict={
+            names[0]: torch.zeros(saved_len, 4),
+            names[1]: torch.zeros(1)
+        }))
     runner = SimpleNamespace(
-        model=model, train_dataloader=loader_of(32, 8), iter=4)
+        model=model_with(queue=queue_len),
+        train_dataloader=loader_of(32, 8),
+        iter=4)
     return hook, runner
 
 
-def test_resume_with_another_queue_length_names_both():
-    hook, runner = resumed_with_queue(48, 24)
+@pytest.mark.parametrize('old_layout', [False, True])
+def test_resume_with_another_queue_length_names_both(old_layout):
+    hook, runner = resumed_with_queue(48, 24, old_layout)
     with pytest.raises(
             ValueError,
-            match=r'model.queue_len is 24, but the checkpoint being resumed '
-            r'holds a queue \(queue\) of 48 keys'):
+            match=r'model.queue.length is 24, but the checkpoint being '
+            r'resumed holds a queue \(queue\) of 48 keys'):
         hook.before_train(runner)
 
 

@@ -10,10 +10,19 @@ from mmengine.optim import build_optim_wrapper
 from mmpretrain.registry import DATASETS, MODELS
 from torch.utils.data import DataLoader
 
+from queues import shrink_queues
+
 
 def unit(vectors):
     """Divides each row by its Euclidean length."""
     return vectors / vectors.pow(2).sum(dim=1, keepdim=True).sqrt()
+
+
+def hand_embedding(backbone, neck, images):
+    """Unit projector output, or without a projector the pooled feature."""
+    features = backbone(images)
+    return unit(features[-1].mean((2, 3)) if neck is None else
+                neck(features)[0])
 
 
 def info_nce(query, key, queue, temperature):
@@ -45,35 +54,44 @@ def reference_step():
     encoder parameter by parameter and encodes view 2 without any shuffle:
     in train mode BatchNorm normalises with the statistics of the whole
     batch, which do not depend on the order of the samples, so the
-    shuffle-BN of ``encode_keys`` (shuffle, encode, unshuffle) gives the
-    same keys. It returns a dict with the unit embeddings ``query_1``,
-    ``query_2``, ``key``, the hand ``loss_contrastive`` and, when the model
-    has a teacher, ``teacher_1`` and ``teacher_2``.
+    shuffle-BN of the key encoder (shuffle, encode, unshuffle) gives the
+    same keys. A model without a projector (CompRess-2q) is embedded by
+    its pooled backbone feature. It returns a dict with the unit
+    embeddings ``query_1``, ``query_2``, ``key``, for a model with a
+    ``queue`` the hand ``loss_contrastive`` and, when the model has a
+    teacher, ``teacher_1`` and ``teacher_2``.
     """
 
     def step(model, view_1, view_2, momentum=0.9, temperature=0.2):
         model = copy.deepcopy(model)
-        student = [*model.backbone.parameters(), *model.neck.parameters()]
-        key_params = list(model.key_encoder.parameters())
+        key_encoder = model.key_encoder
+        student = [*model.backbone.parameters()]
+        key_params = [*key_encoder.backbone.parameters()]
+        if model.neck is not None:
+            student += model.neck.parameters()
+            key_params += key_encoder.neck.parameters()
         assert len(student) == len(key_params)
         with torch.no_grad():
             for key_param, query_param in zip(key_params, student):
                 key_param.copy_(momentum * key_param +
                                 (1 - momentum) * query_param)
             result = dict(
-                query_1=unit(model.neck(model.backbone(view_1))[0]),
-                query_2=unit(model.neck(model.backbone(view_2))[0]),
-                key=unit(model.key_encoder(view_2)[0]))
-            result['loss_contrastive'] = info_nce(result['query_1'],
-                                                  result['key'], model.queue,
-                                                  temperature)
+                query_1=hand_embedding(model.backbone, model.neck, view_1),
+                query_2=hand_embedding(model.backbone, model.neck, view_2),
+                key=hand_embedding(key_encoder.backbone, key_encoder.neck,
+                                   view_2))
+            queue = getattr(model, 'queue', None)
+            if queue is not None:
+                result['loss_contrastive'] = info_nce(
+                    result['query_1'], result['key'], queue.embeddings,
+                    temperature)
             teacher = model.teacher
             if teacher is not None:
                 assert not teacher.training
                 for name, images in (('teacher_1', view_1), ('teacher_2',
                                                              view_2)):
-                    result[name] = unit(
-                        teacher.neck(teacher.backbone(images))[0])
+                    result[name] = hand_embedding(teacher.backbone,
+                                                  teacher.neck, images)
         return result
 
     return step
@@ -92,15 +110,16 @@ def prepare():
 
     The model is moved to float64, so that the hand computation may sum in
     another order (e.g. BatchNorm statistics of an unshuffled batch) and
-    still agree to 1e-9. Its key encoder is moved off the student: right
-    after ``init_weights`` the two are equal, and a momentum update would
-    leave the key encoder unchanged whatever the rule.
+    still agree to 1e-9. Its key encoder, if it has one, is moved off the
+    student: right after ``init_weights`` the two are equal, and a momentum
+    update would leave the key encoder unchanged whatever the rule.
     """
 
     def prepare_model(model):
         model.double()
+        key_encoder = getattr(model, 'key_encoder', None)
         with torch.no_grad():
-            for param in model.key_encoder.parameters():
+            for param in (key_encoder.parameters() if key_encoder else ()):
                 param.add_(0.1 * torch.randn_like(param))
         return model
 
@@ -132,16 +151,15 @@ def digits_two_steps(repo_root, digits_teacher):
 
     The function takes a config under ``configs/`` and builds its model,
     its optimizer and its training pipeline on 16 digits in batches of 8,
-    with the session's random digits teacher and a queue of 24 (none if the
-    config has none); it runs ``train_step`` on both batches and returns
+    with the session's random digits teacher and every queue 24 long; it
+    runs ``train_step`` on both batches and returns
     the model, the model as initialised and the two steps' logged losses.
     """
 
     def train(config):
         cfg = Config.fromfile(osp.join(repo_root, 'configs', config))
         cfg.model.teacher.checkpoint = digits_teacher[0]
-        if cfg.model.queue_len:
-            cfg.model.queue_len = 24
+        shrink_queues(cfg.model, 24)
         model = MODELS.build(cfg.model)
         model.init_weights()
         model.train()
@@ -171,9 +189,7 @@ def embeddings_by_hand():
         model = copy.deepcopy(model)
         teacher = model.teacher
         with torch.no_grad():
-            features = teacher.backbone(images)
-            return (unit(model.neck(model.backbone(images))[0]),
-                    unit(features[-1].mean((2, 3)) if teacher.neck is None
-                         else teacher.neck(features)[0]))
+            return (hand_embedding(model.backbone, model.neck, images),
+                    hand_embedding(teacher.backbone, teacher.neck, images))
 
     return embed

@@ -49,7 +49,10 @@ def model(build_tiny, tiny_cfg, tiny_teacher):
         neck=tiny_cfg['neck'],
         checkpoint=tiny_teacher[0])
     return build_tiny(
-        'BINGO', teacher=teacher, momentum=None, bag_weights=(0.7, 0.3),
+        'BINGO',
+        teacher=teacher,
+        head=tiny_cfg['head'],
+        bag_weights=(0.7, 0.3),
         own_key_only_epochs=2).double()
 
 
@@ -71,7 +74,7 @@ def hand_losses(model, views, w_own, w_other):
         t_a, t_n = (
             length_one(model.teacher.neck(model.teacher.backbone(images))[0])
             for images in (anchor_k, neighbour_k))
-    queue = model.queue
+    queue = model.queue.embeddings
 
     def c(query, key):
         return hand_info_nce(query, key, queue)
@@ -96,8 +99,9 @@ def test_losses_match_hand_computation(model, four_views, epoch,
         torch.testing.assert_close(
             losses[name], expected[name], rtol=1e-9, atol=1e-9)
     # The teacher's keys of the anchors entered the queue.
-    torch.testing.assert_close(model.queue[:4], expected['teacher_anchor'])
-    assert int(model.queue_ptr) == 4
+    torch.testing.assert_close(model.queue.embeddings[:4],
+                               expected['teacher_anchor'])
+    assert int(model.queue.pointer) == 4
 
 
 def test_official_teacher_keys_use_batch_statistics(build_tiny, tiny_cfg,
@@ -113,7 +117,7 @@ def test_official_teacher_keys_use_batch_statistics(build_tiny, tiny_cfg,
         neck=tiny_cfg['neck'],
         checkpoint=tiny_teacher[0],
         bn_train_mode=True)
-    model = build_tiny('BINGO', teacher=teacher, momentum=None,
+    model = build_tiny('BINGO', teacher=teacher, head=tiny_cfg['head'],
                        own_key_only_epochs=0).double()
     assert model.teacher.training
     expected = hand_losses(model, four_views, 0.5, 0.5)
@@ -128,7 +132,7 @@ def test_official_teacher_keys_use_batch_statistics(build_tiny, tiny_cfg,
     for name in ('loss_bag', 'loss_mix'):
         torch.testing.assert_close(
             losses[name], expected[name], rtol=1e-9, atol=1e-9)
-    torch.testing.assert_close(model.queue[:4], expected['teacher_anchor'])
+    torch.testing.assert_close(model.queue.embeddings[:4], expected['teacher_anchor'])
     assert not torch.allclose(expected['teacher_anchor'], eval_keys)
     # Two key batches (anchors, then neighbours), momentum 0.1 each.
     for batch_mean in batch_means:
@@ -189,8 +193,9 @@ def test_official_shapes_match_the_official_formula(
         checkpoint=checkpoint,
         bn_train_mode=True)
     model = build_tiny(
-        'BINGO', teacher=teacher, momentum=None, neck=neck, feat_dim=128,
-        queue_len=65536, bag_weights=(0.5, 0.5),
+        'BINGO', teacher=teacher, head=tiny_cfg['head'], neck=neck,
+        queue=dict(type='EmbeddingQueue', length=65536),
+        bag_weights=(0.5, 0.5),
         own_key_only_epochs=11).double()
     views = [torch.randn(32, 3, 16, 16, dtype=torch.float64)
              for _ in range(4)]
@@ -206,7 +211,7 @@ def test_official_shapes_match_the_official_formula(
             length_one(reference.teacher.neck(
                 reference.teacher.backbone(images))[0])
             for images in (anchor_k, neighbour_k))
-    expected = official_bingo_loss(s_a, s_n, s_m, t_a, t_n, reference.queue,
+    expected = official_bingo_loss(s_a, s_n, s_m, t_a, t_n, reference.queue.embeddings,
                                    TEMPERATURE, (0.5, 0.5), 0.5,
                                    current_epoch)
 
@@ -215,7 +220,7 @@ def test_official_shapes_match_the_official_formula(
     torch.testing.assert_close(
         losses['loss_bag'] + losses['loss_mix'], expected, rtol=1e-9,
         atol=1e-9)
-    torch.testing.assert_close(model.queue[:32], t_a)
+    torch.testing.assert_close(model.queue.embeddings[:32], t_a)
 
 
 def test_cutmix_box_follows_the_official_beta_2_2(model, four_views,
@@ -231,17 +236,10 @@ def test_cutmix_box_follows_the_official_beta_2_2(model, four_views,
     assert alphas == [2.0]
 
 
-def test_keys_come_from_the_teacher_not_a_momentum_copy(
-        model, build_tiny, tiny_cfg, tiny_teacher):
-    assert model.key_encoder is None
-    assert not any(key.startswith('key_encoder.') for key in model.state_dict())
-    teacher = dict(
-        type='FrozenTeacher',
-        backbone=tiny_cfg['backbone'],
-        neck=tiny_cfg['neck'],
-        checkpoint=tiny_teacher[0])
-    with pytest.raises(ValueError, match='set model.momentum=None'):
-        build_tiny('BINGO', teacher=teacher, momentum=0.9)
+def test_keys_come_from_the_teacher_not_a_momentum_copy(model):
+    assert not hasattr(model, 'key_encoder')
+    assert {key.split('.')[0] for key in model.state_dict()} == {
+        'backbone', 'neck', 'queue'}
 
 
 def test_gradients_reach_student_only(model, four_views):
@@ -266,7 +264,7 @@ def test_bag_weights_need_two_values(build_tiny, tiny_cfg, tiny_teacher):
         neck=tiny_cfg['neck'],
         checkpoint=tiny_teacher[0])
     with pytest.raises(ValueError, match=r'model.bag_weights is \(w_own'):
-        build_tiny('BINGO', teacher=teacher, momentum=None,
+        build_tiny('BINGO', teacher=teacher, head=tiny_cfg['head'],
                    bag_weights=(1.0, ))
 
 

@@ -85,5 +85,5 @@ def test_teacher_embedding_of_other_dimension_names_both(
             ValueError,
             match=r"teacher's embedding has 6 dimensions "
             r'\(model.teacher.neck.out_channels.*student\'s 4 '
-            r'\(model.feat_dim'):
+            r'\(model.neck.out_channels'):
         build_tiny('DisCo', teacher=teacher)

@@ -12,8 +12,6 @@ def seed(build_tiny, tiny_frozen_teacher):
     return build_tiny(
         'SEED',
         teacher=tiny_frozen_teacher(),
-        head=None,
-        momentum=None,
         distill_loss=dict(
             type='SimilarityDistillLoss',
             student_temperature=0.2,
@@ -24,7 +22,7 @@ def seed(build_tiny, tiny_frozen_teacher):
 def hand_seed_loss(embeddings_by_hand):
     """Returns a function computing SEED's loss by hand before a step."""
     return lambda model, images: seed_loss(
-        *embeddings_by_hand(model, images), model.queue.clone())
+        *embeddings_by_hand(model, images), model.queue.embeddings.clone())
 
 
 def seed_loss(student, teacher, queue, tau_s=0.2, tau_t=0.07):
@@ -45,7 +43,7 @@ def seed_loss(student, teacher, queue, tau_s=0.2, tau_t=0.07):
 
 
 def test_has_no_head_key_encoder_or_contrastive_term(seed, views):
-    assert seed.head is None and seed.key_encoder is None
+    assert seed.head is None and not hasattr(seed, 'key_encoder')
     losses = seed.loss(list(views), [])
     assert set(losses) == {'loss_distill'}
 
@@ -53,7 +51,7 @@ def test_has_no_head_key_encoder_or_contrastive_term(seed, views):
 def test_default_temperatures_are_the_official_code(build_tiny,
                                                     tiny_frozen_teacher):
     model = build_tiny(
-        'SEED', teacher=tiny_frozen_teacher(), head=None, momentum=None)
+        'SEED', teacher=tiny_frozen_teacher())
     assert model.distill_loss.student_temperature == 0.2
     assert model.distill_loss.teacher_temperature == 1e-4
     assert model.distill_loss.divergence == 'cross_entropy'
@@ -69,14 +67,16 @@ def test_loss_matches_hand_computation(seed, views, hand_seed_loss):
 @pytest.mark.parametrize('start, end', [(0, 4), (4, 0)])
 def test_teacher_embeddings_enter_queue(seed, views, hand_seed_loss, start,
                                         end):
-    seed.queue_ptr[0] = start
-    queue_before = seed.queue.clone()
+    seed.queue.pointer[0] = start
+    queue_before = seed.queue.embeddings.clone()
     _, teacher = hand_seed_loss(seed, views[0])
     seed.loss(list(views), [])
-    assert seed.queue_ptr.tolist() == [end]
-    torch.testing.assert_close(seed.queue[start:start + 4], teacher)
+    assert seed.queue.pointer.tolist() == [end]
+    torch.testing.assert_close(seed.queue.embeddings[start:start + 4],
+                               teacher)
     untouched = [row for row in range(8) if not start <= row < start + 4]
-    assert torch.equal(seed.queue[untouched], queue_before[untouched])
+    assert torch.equal(seed.queue.embeddings[untouched],
+                       queue_before[untouched])
 
 
 def test_gradients_reach_student_only(seed, views):
@@ -94,11 +94,12 @@ def test_digits_config_trains_two_steps(digits_two_steps):
         assert set(log) == {'loss', 'loss_distill'}
         assert torch.isfinite(log['loss'])
     # 2 batches of 8 teacher embeddings entered the queue of 24
-    assert model.queue_ptr.tolist() == [16]
-    assert torch.equal(model.queue[16:], initial.queue[16:])
-    assert not torch.isclose(model.queue[:16], initial.queue[:16]).all(1).any()
+    assert model.queue.pointer.tolist() == [16]
+    queue, initial_queue = model.queue.embeddings, initial.queue.embeddings
+    assert torch.equal(queue[16:], initial_queue[16:])
+    assert not torch.isclose(queue[:16], initial_queue[:16]).all(1).any()
     torch.testing.assert_close(
-        model.queue[:16].norm(dim=1), torch.ones(16))
+        queue[:16].norm(dim=1), torch.ones(16))
     assert not torch.equal(model.backbone.conv1.weight,
                            initial.backbone.conv1.weight)
     for key, value in model.teacher.weights().items():

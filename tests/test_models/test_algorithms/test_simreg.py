@@ -18,10 +18,6 @@ def build_simreg(build_tiny, tiny_frozen_teacher):
         return build_tiny(
             'SimReg',
             teacher=tiny_frozen_teacher(neck=None),
-            head=None,
-            momentum=None,
-            queue_len=0,
-            feat_dim=out_channels,
             neck=dict(
                 type='PredictionMLPNeck',
                 in_channels=64,
@@ -54,7 +50,7 @@ def test_prediction_head_is_papers_four_layers(build_simreg):
 
 def test_keeps_no_queue_key_encoder_or_teacher(build_simreg, views):
     model = build_simreg().double()
-    assert model.key_encoder is None and not hasattr(model, 'queue')
+    assert not hasattr(model, 'key_encoder') and not hasattr(model, 'queue')
     assert {key.split('.')[0]
             for key in model.state_dict()} == {'backbone', 'neck'}
     model.loss(list(views), [])['loss_distill'].backward()

@@ -249,7 +249,7 @@ def test_pickled_object_is_refused(tmp_path, build_teacher, tiny_teacher):
 def test_teacher_not_in_parent_state_dict(build_tiny):
     state = build_tiny('DisCo').state_dict()
     assert not [key for key in state if key.startswith('teacher.')]
-    assert 'backbone.conv1.weight' in state and 'queue' in state
+    assert {'backbone.conv1.weight', 'queue.embeddings'} <= set(state)
 
 
 @pytest.mark.parametrize('with_stale_teacher', [False, True])
@@ -275,7 +275,7 @@ def test_parent_load_state_dict_keeps_teacher(tmp_path, build_tiny,
     resumed.load_state_dict(state, strict=True)
     assert torch.equal(resumed.backbone.conv1.weight,
                        trained.backbone.conv1.weight)
-    assert torch.equal(resumed.queue, trained.queue)
+    assert torch.equal(resumed.queue.embeddings, trained.queue.embeddings)
     assert_holds(resumed.teacher, other_state)
 
 

@@ -1,0 +1,8 @@
+# CompRess-2q: timm `mobilenetv3_large_100` student (pooled layout, its raw
+# 1280-d feature), MoCo-v2 ResNet-50 teacher, 130 epochs.
+_base_ = './compress-2q_resnet18_mocov2-r50_8xb32-steplr-130e_in1k.py'
+
+model = dict(
+    backbone=dict(
+        _delete_=True, type='TimmPooledBackbone',
+        model_name='mobilenetv3_large_100'))
