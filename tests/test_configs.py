@@ -59,18 +59,26 @@ def load(name):
 def teacher_checkpoint_for(tmp_path_factory, make_teacher_checkpoint):
     """Returns a function giving a random checkpoint for a teacher config.
 
-    Checkpoints are written once per teacher architecture and session.
+    Checkpoints are written once per teacher architecture and session; with
+    ``queue_length`` the file also holds mmpretrain MoCo's queue of that
+    many keys (a column each).
     """
     root = tmp_path_factory.mktemp('config_teachers')
     written = {}
 
-    def checkpoint(teacher):
+    def checkpoint(teacher, queue_length=None):
         neck = teacher.neck.to_dict() if teacher.neck else None
-        arch = repr((teacher.backbone.to_dict(), neck))
+        arch = repr((teacher.backbone.to_dict(), neck, queue_length))
         if arch not in written:
             written[arch] = str(root / f'teacher_{len(written)}.pth')
+            queue = None if queue_length is None else dict(
+                queue=torch.randn(neck['out_channels'], queue_length),
+                queue_ptr=torch.zeros(1, dtype=torch.long))
             make_teacher_checkpoint(
-                written[arch], backbone=teacher.backbone.to_dict(), neck=neck)
+                written[arch],
+                backbone=teacher.backbone.to_dict(),
+                neck=neck,
+                extra=queue)
         return written[arch]
 
     return checkpoint
@@ -93,7 +101,8 @@ def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
     shrink_queues(cfg.model, 8)
     if 'teacher' in cfg.model:
         cfg.model.teacher.checkpoint = teacher_checkpoint_for(
-            cfg.model.teacher)
+            cfg.model.teacher,
+            8 if cfg.model.get('queue_from_teacher') else None)
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
@@ -117,7 +126,7 @@ def test_config_teacher_checkpoint_must_exist():
         MODELS.build(cfg.model)
 
 
-def test_official_config_changes_teacher_mode_and_sum_only():
+def test_official_config_changes_only_the_official_quirks():
     clean = load('disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
     official = load(
         'disco/disco-official_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
@@ -125,9 +134,41 @@ def test_official_config_changes_teacher_mode_and_sum_only():
     assert not clean.model.teacher.get('bn_train_mode', False)
     assert official.model.distill_loss.sum_batch_size is None
     assert clean.model.distill_loss.sum_batch_size == 32
+    assert official.model.queue_from_teacher is True
+    assert official.model.channels_last is False
+    assert 'queue_from_teacher' not in clean.model
+    assert 'channels_last' not in clean.model
     official.model.teacher.pop('bn_train_mode')
     official.model.distill_loss.sum_batch_size = 32
+    official.model.pop('queue_from_teacher')
+    official.model.pop('channels_last')
     assert official.model.to_dict() == clean.model.to_dict()
+
+
+def test_official_config_keeps_the_default_memory_format(
+        teacher_checkpoint_for):
+    """Channels-last weights round differently from the official code's."""
+    memory_formats = {}
+    for name in ('disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py',
+                 'disco-official_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py'):
+        cfg = load(osp.join('disco', name))
+        shrink_queues(cfg.model, 8)
+        cfg.model.teacher.checkpoint = teacher_checkpoint_for(
+            cfg.model.teacher, 8)
+        model = MODELS.build(cfg.model)
+        convolutions = [
+            module.weight for module in model.modules()
+            if isinstance(module, torch.nn.Conv2d)
+        ]
+        memory_formats[name.split('_')[0]] = {
+            (weight.is_contiguous(),
+             weight.is_contiguous(memory_format=torch.channels_last))
+            for weight in convolutions if weight.shape[-1] > 1
+        }
+    assert memory_formats == {
+        'disco': {(False, True)},
+        'disco-official': {(True, False)}
+    }
 
 
 def test_bingo_official_config_changes_teacher_mode_only():

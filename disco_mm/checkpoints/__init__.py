@@ -22,13 +22,15 @@ from .files import (CheckpointFormatError, file_sha256, load_checkpoint_file,
 from .formats import FORMATS, detect_format, to_disco_mm
 from .resume import checkpoint_problem, newest_intact_checkpoint
 from .stock_models import ALLOW_MISMATCH_FLAG, StockModelMismatchError
-from .teacher import convert_teacher_checkpoint, read_teacher_checkpoint
+from .teacher import (convert_teacher_checkpoint, read_teacher_checkpoint,
+                      read_teacher_queue)
 
 __all__ = [
     'ALLOW_MISMATCH_FLAG', 'EXPORT_TARGETS', 'FORMATS',
     'CheckpointFormatError', 'StockModelMismatchError', 'checkpoint_problem',
     'complete_checkpoint', 'convert_teacher_checkpoint', 'detect_format',
     'export_student', 'file_sha256', 'load_checkpoint_file',
-    'newest_intact_checkpoint', 'read_teacher_checkpoint', 'remove_checkpoint',
+    'newest_intact_checkpoint', 'read_teacher_checkpoint', 'read_teacher_queue',
+    'remove_checkpoint',
     'save_checkpoint_file', 'state_dict_of', 'to_disco_mm'
 ]

@@ -9,10 +9,12 @@ or converted.
 import os.path as osp
 from typing import Collection, Optional, Tuple
 
+import torch
 from mmengine.logging import print_log
 
-from .files import (StateDict, has_prefix, load_checkpoint_file, rename,
-                    save_checkpoint_file, state_dict_of)
+from .files import (CheckpointFormatError, StateDict, first_keys, has_prefix,
+                    load_checkpoint_file, rename, save_checkpoint_file,
+                    state_dict_of)
 from .formats import FORMATS, to_disco_mm
 
 
@@ -81,6 +83,39 @@ def read_teacher_checkpoint(
             f'the {file_tensors} in the file ignored.',
             logger='current')
     return weights, read_as
+
+
+#: Where a MoCo checkpoint keeps its queue of keys (``dim x length``) and
+#: the queue's write position: the official code's DDP names first, then
+#: mmpretrain's.
+MOCO_QUEUE_KEYS = (('module.queue', 'module.queue_ptr'), ('queue',
+                                                          'queue_ptr'))
+
+
+def read_teacher_queue(path: str) -> Tuple[torch.Tensor, int]:
+    """Reads the queue of keys that a MoCo teacher was trained with.
+
+    Args:
+        path (str): A MoCo checkpoint (the official code's, or mmpretrain's
+            ``MoCo``), whose queue holds one key per column.
+
+    Returns:
+        tuple[torch.Tensor, int]: The keys, one per row (``length x dim``),
+        and the row the next keys would have been written to.
+
+    Raises:
+        CheckpointFormatError: The file has no MoCo queue.
+    """
+    state = state_dict_of(load_checkpoint_file(path))
+    for queue_key, pointer_key in MOCO_QUEUE_KEYS:
+        if queue_key in state and pointer_key in state:
+            return state[queue_key].t().contiguous(), int(state[pointer_key])
+    raise CheckpointFormatError(
+        f'{path} holds no MoCo queue: none of ' +
+        ', '.join(f'{queue!r} with {pointer!r}'
+                  for queue, pointer in MOCO_QUEUE_KEYS) +
+        f' among its keys ({first_keys(list(state))}). Only a MoCo teacher '
+        'checkpoint has the queue that model.queue_from_teacher copies.')
 
 
 def convert_teacher_checkpoint(src: str,

@@ -121,6 +121,10 @@ def write_teacher(teacher: dict, path: str) -> None:
         state = encoder_tensors(
             'module.encoder_q.', 50, width,
             ('fc.', 'mlp', neck['hid_channels'], neck['out_channels']))
+        # MoCo's queue of keys, one a column, as long as the test runs'.
+        state['module.queue'] = torch.randn(neck['out_channels'],
+                                            2 * BATCH_SIZE)
+        state['module.queue_ptr'] = torch.zeros(1, dtype=torch.long)
         torch.save(moco_file(state), path)
     elif layout == 'swav':
         state = encoder_tensors(

@@ -4,7 +4,9 @@ from typing import Dict, List
 import torch
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from torch import nn
 
+from ...checkpoints import read_teacher_queue
 from .mocov2_student import MoCoV2Student
 
 
@@ -25,6 +27,10 @@ class DisCo(MoCoV2Student):
         teacher (dict): Config of the :class:`FrozenTeacher`.
         distill_loss (dict): Config of the distillation loss. Defaults to
             :class:`EmbeddingDistillLoss` with the official sum reduction.
+        queue_from_teacher (bool): The official code's quirk: the queue
+            starts as the MoCo teacher checkpoint's queue (the teacher's
+            keys and write position), and is set to it again whenever a
+            checkpoint is loaded, a resumed one included. Defaults to False.
         **kwargs: The MoCo-v2 student's arguments (``backbone``, ``neck``
             with the widened projector, ``head``, ``key_encoder``,
             ``queue``, ...), see :class:`MoCoV2Student`.
@@ -33,8 +39,35 @@ class DisCo(MoCoV2Student):
     def __init__(self,
                  teacher: dict,
                  distill_loss: dict = dict(type='EmbeddingDistillLoss'),
+                 queue_from_teacher: bool = False,
                  **kwargs) -> None:
         super().__init__(teacher=teacher, distill_loss=distill_loss, **kwargs)
+        if queue_from_teacher:
+            self._start_queue_from_teacher()
+
+    def _start_queue_from_teacher(self) -> None:
+        """Copies the teacher's queue now and at every checkpoint load.
+
+        Raises:
+            ValueError: The teacher's queue has another shape.
+        """
+        keys, pointer = read_teacher_queue(self.teacher.checkpoint)
+        if keys.shape != self.queue.embeddings.shape:
+            raise ValueError(
+                f'model.queue_from_teacher copies the queue of '
+                f'{self.teacher.checkpoint}, {tuple(keys.shape)} (length x '
+                f'dim), into the student\'s, '
+                f'{tuple(self.queue.embeddings.shape)}: set '
+                'model.queue.length to the teacher\'s length.')
+        teacher_queue = dict(embeddings=keys, pointer=torch.tensor([pointer]))
+
+        def put_teacher_queue(module: nn.Module, state_dict: dict,
+                              prefix: str, *args) -> None:
+            for name, value in teacher_queue.items():
+                state_dict[prefix + name] = value
+
+        self.queue.register_load_state_dict_pre_hook(put_teacher_queue)
+        self.queue.load_state_dict(teacher_queue)
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:

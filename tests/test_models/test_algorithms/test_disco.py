@@ -1,6 +1,9 @@
 """DisCo: both loss terms against a hand computation, and what trains."""
 import pytest
 import torch
+from mmengine.runner.checkpoint import load_state_dict
+
+from disco_mm.checkpoints import CheckpointFormatError
 
 # distill_loss of the tiny model: sum reduction scaled from a batch of 4 to
 # sum_batch_size 8, weight 0.5.
@@ -87,3 +90,81 @@ def test_teacher_embedding_of_other_dimension_names_both(
             r'\(model.teacher.neck.out_channels.*student\'s 4 '
             r'\(model.neck.out_channels'):
         build_tiny('DisCo', teacher=teacher)
+
+
+@pytest.fixture
+def moco_teacher_with_queue(tmp_path, tiny_cfg, make_teacher_checkpoint):
+    """A tiny teacher file with mmpretrain MoCo's queue (4 x 8, one key a
+    column) written up to row 3, and that queue."""
+    queue = torch.nn.functional.normalize(torch.randn(4, 8), dim=0)
+    path = tmp_path / 'moco_teacher.pth'
+    make_teacher_checkpoint(
+        path,
+        tiny_cfg['backbone'],
+        tiny_cfg['neck'],
+        extra=dict(queue=queue, queue_ptr=torch.tensor([3])))
+    return str(path), queue
+
+
+def disco_with_teacher(build_tiny, tiny_cfg, checkpoint, **overrides):
+    """A tiny DisCo whose teacher is read from ``checkpoint``."""
+    teacher = dict(
+        type='FrozenTeacher',
+        backbone=tiny_cfg['backbone'],
+        neck=tiny_cfg['neck'],
+        checkpoint=checkpoint)
+    return build_tiny('DisCo', teacher=teacher, **overrides)
+
+
+def test_queue_starts_as_the_teachers_and_returns_at_every_load(
+        build_tiny, tiny_cfg, moco_teacher_with_queue, views):
+    checkpoint, teacher_queue = moco_teacher_with_queue
+    model = disco_with_teacher(
+        build_tiny, tiny_cfg, checkpoint, queue_from_teacher=True)
+    torch.testing.assert_close(model.queue.embeddings, teacher_queue.t())
+    assert int(model.queue.pointer) == 3
+
+    model.loss([view.float() for view in views], [])  # 4 keys from row 3
+    trained = {
+        name: value.clone()
+        for name, value in model.state_dict().items()
+    }
+    assert int(trained['queue.pointer']) == 7
+    assert not torch.allclose(trained['queue.embeddings'], teacher_queue.t())
+
+    # As the official code, loading a checkpoint (a resume) puts the
+    # teacher's queue back; every other tensor comes from the checkpoint.
+    resumed = disco_with_teacher(
+        build_tiny, tiny_cfg, checkpoint, queue_from_teacher=True)
+    load_state_dict(resumed, trained, strict=True)
+    torch.testing.assert_close(resumed.queue.embeddings, teacher_queue.t())
+    assert int(resumed.queue.pointer) == 3
+    torch.testing.assert_close(resumed.backbone.state_dict(),
+                               model.backbone.state_dict())
+
+
+def test_queue_is_the_students_own_by_default(build_tiny, tiny_cfg,
+                                              moco_teacher_with_queue):
+    checkpoint, teacher_queue = moco_teacher_with_queue
+    model = disco_with_teacher(build_tiny, tiny_cfg, checkpoint)
+    assert not torch.allclose(model.queue.embeddings, teacher_queue.t())
+    assert int(model.queue.pointer) == 0
+
+
+def test_queue_of_another_length_than_the_teachers_names_the_key(
+        build_tiny, tiny_cfg, moco_teacher_with_queue):
+    with pytest.raises(ValueError,
+                       match=r'\(8, 4\).*\(16, 4\).*model.queue.length'):
+        disco_with_teacher(
+            build_tiny,
+            tiny_cfg,
+            moco_teacher_with_queue[0],
+            queue=dict(type='EmbeddingQueue', length=16),
+            queue_from_teacher=True)
+
+
+def test_teacher_without_queue_is_refused(build_tiny, tiny_cfg, tiny_teacher):
+    with pytest.raises(CheckpointFormatError,
+                       match="no MoCo queue.*'module.queue'.*'queue'"):
+        disco_with_teacher(
+            build_tiny, tiny_cfg, tiny_teacher[0], queue_from_teacher=True)
