@@ -4,6 +4,7 @@
 # The projector and predictor give 128 dimensions, the teacher's.
 _base_ = [
     '../_base_/teachers/mocov2_resnet50.py',
+    '../_base_/models/distilled_ssl_resnet18.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_byol.py',
     'mmpretrain::_base_/schedules/imagenet_lars_coslr_200e.py',
     '../_base_/default_runtime.py',
@@ -12,42 +13,9 @@ _base_ = [
 model = dict(
     _delete_=True,
     type='DistilledSelfSup',
-    student=dict(
-        type='BYOL',
-        base_momentum=0.01,
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            norm_cfg=dict(type='BN'),
-            zero_init_residual=False),
-        neck=dict(
-            type='NonLinearNeck',
-            in_channels=512,
-            hid_channels=4096,
-            out_channels=128,
-            num_layers=2,
-            with_bias=True,
-            with_last_bn=False,
-            with_avg_pool=True),
-        head=dict(
-            type='LatentPredictHead',
-            predictor=dict(
-                type='NonLinearNeck',
-                in_channels=128,
-                hid_channels=4096,
-                out_channels=128,
-                num_layers=2,
-                with_bias=True,
-                with_last_bn=False,
-                with_avg_pool=False),
-            loss=dict(type='CosineSimilarityLoss'))),
-    teacher={{_base_.model.teacher}},
-    distill_loss=dict(
-        type='EmbeddingDistillLoss',
-        reduction='sum',
-        sum_batch_size=32,
-        loss_weight=1.0),
-    distill_from='projector')
+    student=_base_.byol_student,
+    teacher=_base_.model.teacher,
+    **_base_.disco_distillation)
 
 # BYOL's LARS recipe (lr 4.8 for a batch of 4,096) scaled linearly to 256.
 optim_wrapper = dict(

@@ -4,36 +4,13 @@
 # 60-epoch SGD schedule of the digits DisCo config.
 _base_ = './disco-byol_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py'
 
+simsiam = _base_.simsiam_student
 model = dict(
     student=dict(
+        simsiam,
         _delete_=True,
-        type='SimSiam',
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            stem_channels=16,
-            base_channels=16,
-            norm_cfg=dict(type='BN'),
-            zero_init_residual=False),
-        neck=dict(
-            type='NonLinearNeck',
-            in_channels=128,
-            hid_channels=1024,
-            out_channels=128,
-            num_layers=3,
-            with_last_bn_affine=False,
-            with_avg_pool=True),
-        head=dict(
-            type='LatentPredictHead',
-            loss=dict(type='CosineSimilarityLoss'),
-            predictor=dict(
-                type='NonLinearNeck',
-                in_channels=128,
-                hid_channels=32,
-                out_channels=128,
-                with_avg_pool=False,
-                with_last_bn=False,
-                with_last_bias=True))))
+        backbone=_base_.digits_backbone,
+        neck=dict(simsiam.neck, in_channels=128, hid_channels=1024)))
 
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'predictor': dict(fix_lr=True)}))
 

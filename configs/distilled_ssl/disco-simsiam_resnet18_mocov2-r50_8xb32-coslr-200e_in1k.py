@@ -5,6 +5,7 @@
 # teacher's; the predictor keeps SimSiam's 4x bottleneck.
 _base_ = [
     '../_base_/teachers/mocov2_resnet50.py',
+    '../_base_/models/distilled_ssl_resnet18.py',
     '../_base_/datasets/imagenet_bs32_mocov2.py',
     'mmpretrain::_base_/schedules/imagenet_sgd_coslr_200e.py',
     '../_base_/default_runtime.py',
@@ -14,39 +15,9 @@ lr = 0.05
 model = dict(
     _delete_=True,
     type='DistilledSelfSup',
-    student=dict(
-        type='SimSiam',
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            norm_cfg=dict(type='BN'),
-            zero_init_residual=False),
-        neck=dict(
-            type='NonLinearNeck',
-            in_channels=512,
-            hid_channels=2048,
-            out_channels=128,
-            num_layers=3,
-            with_last_bn_affine=False,
-            with_avg_pool=True),
-        head=dict(
-            type='LatentPredictHead',
-            loss=dict(type='CosineSimilarityLoss'),
-            predictor=dict(
-                type='NonLinearNeck',
-                in_channels=128,
-                hid_channels=32,
-                out_channels=128,
-                with_avg_pool=False,
-                with_last_bn=False,
-                with_last_bias=True))),
-    teacher={{_base_.model.teacher}},
-    distill_loss=dict(
-        type='EmbeddingDistillLoss',
-        reduction='sum',
-        sum_batch_size=32,
-        loss_weight=1.0),
-    distill_from='projector')
+    student=_base_.simsiam_student,
+    teacher=_base_.model.teacher,
+    **_base_.disco_distillation)
 
 optim_wrapper = dict(
     type='OptimWrapper',
