@@ -4,22 +4,16 @@
 # the MoCo-v2-only baseline mocov2_resnet18-w16_1xb64-coslr-60e_digits.py.
 _base_ = [
     '../_base_/teachers/mocov2_resnet18-w32_digits.py',
+    '../_base_/models/disco_objective.py',
     '../_base_/digits_knn_monitor.py'
 ]
 
+# DisCo's parts with the contrastive settings of the digits MoCo-v2 run
+# (momentum 0.99, 1,024 keys).
+disco = _base_.disco_objective
 model = dict(
-    type='DisCo',
-    # the contrastive part of the digits MoCo-v2 run
-    head=dict(
-        type='ContrastiveHead',
-        loss=dict(type='CrossEntropyLoss'),
-        temperature=0.2),
-    key_encoder=dict(type='MomentumEncoder', momentum=0.99),
-    queue=dict(type='EmbeddingQueue', length=1024),
+    disco,
+    key_encoder=dict(disco.key_encoder, momentum=0.99),
+    queue=dict(disco.queue, length=1024),
     backbone=dict(stem_channels=16, base_channels=16),
-    neck=dict(in_channels=128),
-    distill_loss=dict(
-        type='EmbeddingDistillLoss',
-        reduction='sum',
-        sum_batch_size=32,
-        loss_weight=1.0))
+    neck=dict(in_channels=128))
