@@ -34,6 +34,7 @@ def last_cycle_faults(mode, repo_root):
     return int(output.split()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc')
 def test_freed_memory_is_reused_without_page_faults(repo_root):
     assert last_cycle_faults('default', repo_root) > 16000

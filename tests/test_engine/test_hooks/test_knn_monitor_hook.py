@@ -70,6 +70,7 @@ def draws():
     return (random.random(), float(np.random.rand()), float(torch.rand(1)))
 
 
+@pytest.mark.slow
 def test_logs_knn_top1_after_every_interval_epochs(monitored_run):
     runner, work_dir = monitored_run
     (scalars, ) = glob.glob(osp.join(work_dir, '*', 'vis_data',
@@ -90,6 +91,7 @@ def test_logs_knn_top1_after_every_interval_epochs(monitored_run):
     assert 'Epoch(knn) [1]' not in text and 'Epoch(knn) [3]' not in text
 
 
+@pytest.mark.slow
 def test_evaluation_restores_train_mode_and_random_states(monitored_run):
     runner, _ = monitored_run
     hook = monitor_of(runner)
@@ -116,6 +118,7 @@ def test_evaluation_restores_train_mode_and_random_states(monitored_run):
                             query.labels, k=20, temperature=0.07)
 
 
+@pytest.mark.slow
 def test_embeddings_feature_uses_the_student_projector(monitored_run):
     runner, _ = monitored_run
     hook = monitor_of(runner)
