@@ -198,6 +198,9 @@ def evaluate(models: Dict[str, nn.Module],
         teacher_embeddings = (
             teacher_features.pooled if own_teacher is not None
             and own_teacher.neck is None else teacher_features.embeddings)
+        # A student compared with the teacher only through banks of its
+        # own (CompRess-2q) may have another width: no cosine then.
+        comparable = held_out.embeddings.shape == teacher_embeddings.shape
         results[name] = dict(
             params=sum(param.numel() for param in model.backbone.parameters()),
             linear_top1=linear_probe_top1(fit.pooled, fit.labels,
@@ -207,8 +210,9 @@ def evaluate(models: Dict[str, nn.Module],
             knn_top1=knn_top1(fit.pooled, fit.labels, held_out.pooled,
                               held_out.labels, KNN_NEIGHBOURS,
                               KNN_TEMPERATURE),
-            teacher_cosine=mean_embedding_cosine(held_out.embeddings,
-                                                 teacher_embeddings))
+            teacher_cosine=mean_embedding_cosine(
+                held_out.embeddings, teacher_embeddings)
+            if comparable else None)
     return results, features
 
 
@@ -223,15 +227,17 @@ def summarise_runs(runs: Sequence[dict],
 
     Returns:
         dict: Per column key, ``values``, ``mean`` and ``std`` (sample std;
-        None for one run).
+        None for one run); mean and std are None for a metric that does not
+        apply (None in the runs).
     """
     summary = {}
     for metric, _, _ in columns:
         values = [run[metric] for run in runs]
+        measured = [value for value in values if value is not None]
         summary[metric] = dict(
             values=values,
-            mean=statistics.fmean(values),
-            std=statistics.stdev(values) if len(values) > 1 else None)
+            mean=statistics.fmean(measured) if measured else None,
+            std=statistics.stdev(measured) if len(measured) > 1 else None)
     return summary
 
 
@@ -245,7 +251,8 @@ def format_table(header: List[str],
         rows (Iterable[tuple]): Per row, its leading cells and its
             :func:`summarise_runs`.
         columns (Sequence[tuple]): The metric columns after the leading
-            cells; a cell is the mean, ``+- std`` where there is one.
+            cells; a cell is the mean, ``+- std`` where there is one, or
+            ``n/a`` for a metric that does not apply.
 
     Returns:
         str: The table.
@@ -255,6 +262,9 @@ def format_table(header: List[str],
     for leading, summary in rows:
         cells = list(leading)
         for metric, _, number in columns:
+            if summary[metric]['mean'] is None:
+                cells.append('n/a')
+                continue
             cell = number.format(summary[metric]['mean'])
             if summary[metric]['std'] is not None:
                 cell += ' +- ' + number.format(summary[metric]['std'])

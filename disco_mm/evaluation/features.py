@@ -14,8 +14,8 @@ class FrozenFeatures:
     Attributes:
         pooled (torch.Tensor): NxC globally average-pooled backbone output,
             the feature a linear probe and a kNN classifier use.
-        embeddings (torch.Tensor): NxD L2-normalised projector output, the
-            embedding DisCo distils.
+        embeddings (torch.Tensor): NxD L2-normalised projector output (the
+            embedding DisCo distils), or pooled feature without projector.
         labels (torch.Tensor): N class labels.
     """
 
@@ -30,7 +30,8 @@ def extract_frozen_features(model: nn.Module,
     """Runs a model in eval mode over a data loader, without gradient.
 
     The model is a self-supervised algorithm with ``data_preprocessor``,
-    ``backbone`` and ``neck`` (e.g. ``MoCoV2Student`` or ``DisCo``). Each
+    ``backbone`` and ``neck`` (e.g. ``MoCoV2Student`` or ``DisCo``; without
+    a ``neck``, e.g. CompRess-2q, the embedding is the pooled feature). Each
     batch is normalised by the model's own preprocessor; BatchNorm uses its
     running statistics. The model's train/eval mode is restored afterwards.
 
@@ -49,9 +50,11 @@ def extract_frozen_features(model: nn.Module,
         for batch in data_loader:
             data = model.data_preprocessor(batch, training=False)
             feature_maps = model.backbone(data['inputs'])
-            pooled.append(feature_maps[-1].mean(dim=(2, 3)).cpu())
-            embeddings.append(
-                F.normalize(model.neck(feature_maps)[0], dim=1).cpu())
+            pooled_features = feature_maps[-1].mean(dim=(2, 3))
+            pooled.append(pooled_features.cpu())
+            embedding = (pooled_features if model.neck is None else
+                         model.neck(feature_maps)[0])
+            embeddings.append(F.normalize(embedding, dim=1).cpu())
             labels.append(
                 torch.cat([sample.gt_label
                            for sample in data['data_samples']]).cpu())

@@ -63,3 +63,15 @@ def test_no_gradient_is_recorded(build_tiny, digits_loader):
     assert not features.pooled.requires_grad
     assert not features.embeddings.requires_grad
     assert all(param.grad is None for param in model.parameters())
+
+
+def test_student_without_projector_embeds_its_pooled_feature(
+        build_tiny, digits_loader):
+    # As CompRess-2q's student: the raw pooled backbone feature, normalised.
+    model = build_tiny('MoCoV2Student')
+    model.neck = None
+    features = extract_frozen_features(model, digits_loader(batch_size=4))
+    assert features.embeddings.shape == (NUM_IMAGES, 64)
+    torch.testing.assert_close(
+        features.embeddings,
+        torch.nn.functional.normalize(features.pooled, dim=1))

@@ -177,3 +177,23 @@ def test_one_seed_ranks_no_method():
         'One seed: no std, so the table ranks no method above another (3 or '
         'more seeds with --seeds for a comparison).'
     ]
+
+
+def test_cosine_of_a_student_of_another_width_is_not_applicable():
+    # CompRess-2q's raw student feature is narrower than the teacher's.
+    summary = summary_of({'compress-2q': [90.0, 92.0]})
+    for run in summary['compress-2q']['teacher_cosine']['values']:
+        assert run == 0.5
+    runs = [
+        dict(
+            linear_top1=90.0 + seed,
+            knn_top1=80.0,
+            teacher_cosine=None,
+            seconds_per_epoch=2.0,
+            student='ResNet-18 (0.70M)',
+            config='compress-2q.py') for seed in range(2)
+    ]
+    summary = method_comparison.summarise({'compress-2q': runs})
+    assert summary['compress-2q']['teacher_cosine']['mean'] is None
+    _, row = table_rows(method_comparison.format_comparison_table(summary))
+    assert row[2:] == ['90.50 +- 0.71', '80.00 +- 0.00', 'n/a', '2.0 +- 0.0']

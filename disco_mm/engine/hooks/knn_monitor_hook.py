@@ -172,7 +172,8 @@ class KnnMonitorHook(Hook):
             model = runner.model.module if is_model_wrapper(
                 runner.model) else runner.model
             features = {}
-            with buffers_of_process_0([model.backbone, model.neck]):
+            student = [model.backbone] + ([model.neck] if model.neck else [])
+            with buffers_of_process_0(student):
                 for name, loader in self._build_loaders(runner).items():
                     features[name] = gather_features(
                         extract_frozen_features(model, loader),

@@ -182,3 +182,21 @@ def test_two_processes_log_what_one_process_computes(
     assert (result['bank_images'], result['query_images']) == (15, 7)
     assert result['results'][0]['k'] == 20
     assert result['results'][0]['top1'] == pytest.approx(logged, abs=0.005)
+
+
+def test_student_without_projector_is_monitored(tmp_path, run_tool,
+                                                digits_teacher):
+    """CompRess-2q's digits config (no projector) through tools/train.py."""
+    log = run_tool([
+        sys.executable, 'tools/train.py', 'configs/compress/'
+        'compress-2q_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits.py',
+        '--work-dir',
+        str(tmp_path), '--cfg-options',
+        f'model.teacher.checkpoint={digits_teacher[0]}',
+        'train_cfg.max_epochs=1', 'custom_hooks.0.interval=1',
+        'train_dataloader.batch_size=8', 'model.teacher_bank.length=24',
+        'model.student_bank.length=24', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'train_dataloader.dataset.indices=16'
+    ])
+    assert 'Epoch(knn) [1]  knn_top1:' in log
