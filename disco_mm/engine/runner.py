@@ -118,8 +118,10 @@ class ReliableRunner(Runner):
         return metrics
 
     def _finish_together(self) -> None:
-        """Waits for every process of a CPU-only run (see
-        :func:`~disco_mm.engine.cpu_distributed.finish_together`)."""
+        """Waits for every process of a CPU-only run to end its loop.
+
+        See :func:`~disco_mm.engine.cpu_distributed.finish_together`.
+        """
         if self._cpu_processes:
             finish_together()
 
