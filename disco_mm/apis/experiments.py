@@ -101,7 +101,8 @@ def train(phase: Phase,
           seed: int,
           quick: bool,
           teacher_checkpoint: Optional[str],
-          overrides: Optional[dict] = None) -> Tuple[nn.Module, str, int]:
+          overrides: Optional[dict] = None,
+          resume: bool = False) -> Tuple[nn.Module, str, int]:
     """Trains one phase through the mmengine Runner.
 
     Args:
@@ -113,10 +114,13 @@ def train(phase: Phase,
             set as ``model.teacher.checkpoint`` when the config distils.
         overrides (dict, optional): More config entries to override,
             mmengine style. Defaults to None.
+        resume (bool): Continue from the newest intact checkpoint in
+            ``work_dir`` (a finished run is only loaded). Defaults to False.
 
     Returns:
-        tuple: The trained model, its final checkpoint and its epochs (for
-        an untrained phase: the initialised model, None and 0).
+        tuple: The trained model, its final checkpoint and the epochs
+        trained in this call (for an untrained phase: the initialised
+        model, None and 0).
     """
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, phase.config))
     cfg.merge_from_dict({**(overrides or {}), 'randomness.seed': seed})
@@ -128,6 +132,7 @@ def train(phase: Phase,
     if cfg.model.get('teacher'):
         cfg.model.teacher.checkpoint = teacher_checkpoint
     cfg.work_dir = work_dir
+    cfg.resume = resume
     cfg.experiment_name = f'{phase.name}_seed{seed}'
     if not phase.trained:
         set_random_seed(seed)
@@ -137,14 +142,15 @@ def train(phase: Phase,
         return model, None, 0
     log_file = osp.join(work_dir, CONSOLE_LOG)
     print(
-        f'[digits_demo] seed {seed}: training {phase.title} for '
-        f'{cfg.train_cfg.max_epochs} epochs (log: {log_file})',
+        f'[digits_demo] seed {seed}: {"resuming" if resume else "training"} '
+        f'{phase.title} for {cfg.train_cfg.max_epochs} epochs (log: '
+        f'{log_file})',
         flush=True)
-    model = train_with_progress(cfg, log_file)
+    model, epochs = train_with_progress(cfg, log_file)
     with open(osp.join(work_dir, 'last_checkpoint')) as pointer:
         # relative to the work dir (absolute when written by mmengine)
         checkpoint = osp.join(work_dir, pointer.read().strip())
-    return model, checkpoint, cfg.train_cfg.max_epochs
+    return model, checkpoint, epochs
 
 
 def build_eval_loaders(quick: bool) -> Loaders:

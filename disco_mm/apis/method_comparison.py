@@ -162,8 +162,8 @@ def training_overrides(cfg: Config, budget: Budget) -> dict:
 
 
 def train_method(config: str, name: str, seed: int, work_dir: str,
-                 budget: Budget,
-                 teacher_checkpoint: str) -> Tuple[nn.Module, float]:
+                 budget: Budget, teacher_checkpoint: str,
+                 resume: bool) -> Tuple[nn.Module, Optional[float]]:
     """Trains one method's student from the shared teacher.
 
     Args:
@@ -173,10 +173,13 @@ def train_method(config: str, name: str, seed: int, work_dir: str,
         work_dir (str): The comparison's work dir.
         budget (Budget): What every training shares.
         teacher_checkpoint (str): The shared teacher.
+        resume (bool): Continue the training of an earlier comparison in
+            the same work dir from its newest intact checkpoint.
 
     Returns:
         tuple: The trained model and its wall time per epoch in seconds
-        (the whole training run, start-up included, over its epochs).
+        (this call, start-up included, over the epochs it trained; None
+        when a resumed training had nothing left to train).
     """
     run_dir = osp.join(work_dir, name, f'seed_{seed}')
     cfg = Config.fromfile(config)
@@ -188,12 +191,12 @@ def train_method(config: str, name: str, seed: int, work_dir: str,
     started = time.perf_counter()
     model, _, epochs = train(
         Phase(name, name, config), run_dir, seed, False, teacher_checkpoint,
-        overrides)
-    return model, (time.perf_counter() - started) / epochs
+        overrides, resume)
+    return model, (time.perf_counter() - started) / epochs if epochs else None
 
 
 def train_teacher(work_dir: str, seed: int, budget: Budget,
-                  teacher_epochs: Optional[int]) -> str:
+                  teacher_epochs: Optional[int], resume: bool) -> str:
     """Trains the digits teacher once and returns its last checkpoint.
 
     Args:
@@ -204,6 +207,8 @@ def train_teacher(work_dir: str, seed: int, budget: Budget,
             the students'.
         teacher_epochs (int, optional): The teacher's epochs. None keeps
             its config's.
+        resume (bool): Continue an earlier teacher training in the same
+            folder.
 
     Returns:
         str: The teacher's final checkpoint.
@@ -214,7 +219,7 @@ def train_teacher(work_dir: str, seed: int, budget: Budget,
     if teacher_epochs:
         overrides['train_cfg.max_epochs'] = teacher_epochs
     _, checkpoint, _ = train(TEACHER, osp.join(work_dir, 'teacher'), seed,
-                             False, None, overrides)
+                             False, None, overrides, resume)
     return checkpoint
 
 
@@ -283,7 +288,8 @@ def compare_methods(configs: List[str],
                     budget: Budget,
                     teacher: Optional[str] = None,
                     teacher_epochs: Optional[int] = None,
-                    quick_eval: bool = False) -> None:
+                    quick_eval: bool = False,
+                    resume: bool = False) -> None:
     """Trains the teacher and every method, evaluates, writes the table.
 
     Args:
@@ -300,9 +306,12 @@ def compare_methods(configs: List[str],
             trained. Defaults to None: its config's.
         quick_eval (bool): Evaluate on the few images of the digits demo's
             ``--quick``. Defaults to False.
+        resume (bool): Continue every training of an earlier comparison in
+            ``work_dir`` from its newest intact checkpoint; finished ones
+            are only loaded. Defaults to False.
     """
-    teacher_checkpoint = teacher or train_teacher(work_dir, seeds[0], budget,
-                                                  teacher_epochs)
+    teacher_checkpoint = teacher or train_teacher(
+        work_dir, seeds[0], budget, teacher_epochs, resume)
     teacher_model = teacher_for_evaluation(teacher_checkpoint)
     loaders = build_eval_loaders(quick_eval)
     names = method_names(configs)
@@ -311,7 +320,8 @@ def compare_methods(configs: List[str],
         models, seconds = {TEACHER.name: teacher_model}, {}
         for config, name in names.items():
             models[name], seconds[name] = train_method(
-                config, name, seed, work_dir, budget, teacher_checkpoint)
+                config, name, seed, work_dir, budget, teacher_checkpoint,
+                resume)
         print(
             f'[compare_methods] seed {seed}: evaluating {len(names)} '
             'students on frozen features',
@@ -332,7 +342,9 @@ def compare_methods(configs: List[str],
         f'{epochs}. Held-out images: '
         f'{len(loaders["test"].dataset)}.',
         'Train time / epoch: wall time of the whole training run (start-up '
-        'included) over its epochs. Evaluation as tools/digits_demo.py: '
+        'included) over its epochs; a resumed training counts the epochs '
+        'it trained after its resume, one that had finished has none '
+        '(n/a). Evaluation as tools/digits_demo.py: '
         'linear probe and kNN on the pooled backbone feature, cosine of the '
         'final embeddings.', *ranking_notes(summary), *skipped
     ]

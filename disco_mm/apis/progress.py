@@ -8,7 +8,7 @@ import logging
 import os
 import os.path as osp
 import sys
-from typing import Iterable, Iterator, Optional, TextIO
+from typing import Iterable, Iterator, Optional, TextIO, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar, track_iter_progress
@@ -46,9 +46,11 @@ class TrainingProgressHook(Hook):
     def __init__(self, file: Optional[TextIO] = None) -> None:
         self.file = file
         self.bar: Optional[ProgressBar] = None
+        self.first_epoch = 0
 
     def before_train(self, runner) -> None:
-        """Starts the bar over the iterations left."""
+        """Starts the bar over the iterations left (after any resume)."""
+        self.first_epoch = runner.epoch
         self.bar = ProgressBar(
             runner.max_iters - runner.iter, file=self.file or sys.stdout)
 
@@ -66,7 +68,7 @@ class TrainingProgressHook(Hook):
         self.bar.file.flush()
 
 
-def train_with_progress(cfg, log_file: str) -> nn.Module:
+def train_with_progress(cfg, log_file: str) -> Tuple[nn.Module, int]:
     """Trains through the mmengine Runner with only a bar on the console.
 
     What the Runner prints (environment, config dump, hooks, the logs of
@@ -79,15 +81,20 @@ def train_with_progress(cfg, log_file: str) -> nn.Module:
         log_file (str): Where the Runner's console output goes.
 
     Returns:
-        nn.Module: The trained model.
+        tuple: The trained model and the epochs trained in this call (fewer
+        than ``max_epochs`` when ``cfg.resume`` continued a run; 0 when that
+        run had finished).
     """
     console = sys.stdout
     os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
-    with open(log_file, 'w') as log, contextlib.redirect_stdout(log):
+    with open(log_file, 'a' if cfg.get('resume') else 'w') as log, \
+            contextlib.redirect_stdout(log):
         runner = build_runner(cfg)
-        runner.register_hook(TrainingProgressHook(console))
+        progress = TrainingProgressHook(console)
+        runner.register_hook(progress)
         try:
-            return runner.train()
+            model = runner.train()
+            return model, runner.epoch - progress.first_epoch
         finally:
             # mmengine's console handler writes to the stream of its
             # creation, and the logger outlives the run (later logs of the

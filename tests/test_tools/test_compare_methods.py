@@ -2,7 +2,8 @@
 
 The run trains the digits teacher once and BINGO, DisCo-on-BYOL and
 DisCo-on-SimSiam from it (16 images, batch 8: 2 iterations each), which
-is also the 2-iteration digits training of each of those configs.
+is also the 2-iteration digits training of each of those configs; a second
+run with ``--resume`` evaluates the same trainings without training again.
 """
 import importlib.util
 import json
@@ -23,18 +24,24 @@ def table_rows(text):
             if line.startswith('|') and not line.startswith('|---')]
 
 
-def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
-    work_dir = tmp_path / 'compare'
-    output = run_tool([
+def tiny_comparison(work_dir, *flags):
+    """The command line of a comparison of 2 iterations per training."""
+    return [
         sys.executable, 'tools/analysis_tools/compare_methods.py',
-        '--work-dir', str(work_dir), '--configs', 'bingo/*_digits.py',
+        '--work-dir',
+        str(work_dir), '--configs', 'bingo/*_digits.py',
         'distilled_ssl/disco-byol_*_digits.py',
         'distilled_ssl/disco-simsiam_*_digits.py', 'seed/no_such_digits.py',
         '--epochs', '1', '--teacher-epochs', '1', '--train-images', '16',
-        '--quick-eval', '--cfg-options', 'train_dataloader.batch_size=8',
-        'train_dataloader.num_workers=0',
+        '--quick-eval', *flags, '--cfg-options',
+        'train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False'
-    ])
+    ]
+
+
+def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
+    work_dir = tmp_path / 'compare'
+    output = run_tool(tiny_comparison(work_dir))
     assert ('error: config seed/no_such_digits.py does not exist' in output)
     # The console: phases and progress; the Runner's output is in files.
     assert 'model = dict(' not in output and 'Logging error' not in output
@@ -69,6 +76,17 @@ def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
     bags = np.load(work_dir / 'bingo' / 'seed_0' / 'bags.npy')
     assert bags.shape == (16, 5) and bags.max() < 16
     assert not (bags == np.arange(16)[:, None]).any()
+
+    # --resume in the same work dir trains nothing again: every finished
+    # training is loaded from its checkpoint and evaluated as before.
+    checkpoints = sorted(work_dir.glob('*/**/epoch_1.pth'))
+    written = [path.stat().st_mtime_ns for path in checkpoints]
+    output = run_tool(tiny_comparison(work_dir, '--resume'))
+    assert '[digits_demo] seed 0: resuming bingo for 1 epochs' in output
+    assert [path.stat().st_mtime_ns for path in checkpoints] == written
+    resumed = table_rows((work_dir / 'results.md').read_text())[1:]
+    assert [row[:5] for row in resumed] == [row[:5] for row in rows]
+    assert [row[5] for row in resumed] == ['n/a'] * len(METHODS)
 
 
 @pytest.fixture(scope='module')

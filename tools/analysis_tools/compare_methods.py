@@ -15,10 +15,13 @@ or kNN top-1: the table does not rank those. The protocol is
 :mod:`disco_mm.apis.method_comparison`.
 
 A config (or pattern) that matches no file is skipped with an error on
-stderr; the others still run.
+stderr; the others still run. ``--resume`` continues an interrupted
+comparison in the same ``--work-dir``: each training from its newest intact
+checkpoint, a finished one only loaded.
 
 Example:
     python tools/analysis_tools/compare_methods.py --seeds 0 1 2
+    python tools/analysis_tools/compare_methods.py --seeds 0 1 2 --resume
     python tools/analysis_tools/compare_methods.py --epochs 20 \\
         --teacher work_dirs/mocov2_resnet18-w32_1xb64-coslr-100e_digits/epoch_100.pth
     python tools/analysis_tools/compare_methods.py --configs \\
@@ -72,6 +75,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='evaluate on the few images of digits_demo --quick')
     parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='continue the trainings of an earlier run in the same '
+        '--work-dir from their newest intact checkpoints (finished ones are '
+        'only loaded) and evaluate them all')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -92,7 +101,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.exit('[compare_methods] error: no config to train.')
     compare_methods(configs, errors, args.work_dir, args.seeds,
                     Budget(args.epochs, args.train_images, args.cfg_options),
-                    args.teacher, args.teacher_epochs, args.quick_eval)
+                    args.teacher, args.teacher_epochs, args.quick_eval,
+                    args.resume)
 
 
 if __name__ == '__main__':
