@@ -138,6 +138,17 @@ def test_dino_backbone_gives_cls_or_cls_and_mean(dino_vit_s16, images,
     assert_matches(teacher(images), F.normalize(feature, dim=1))
 
 
+def test_dino_backbone_with_a_projector_lists_the_missing_keys(
+        dino_vit_s16):
+    files, _, _ = dino_vit_s16
+    with pytest.raises(TeacherCheckpointError) as error:
+        build_teacher(files['backbone'],
+                      **timm_vit('vit_small_patch16_224', DINO_NECK))
+    message = str(error.value)
+    assert "read as 'dino_backbone'" in message
+    assert '6 keys missing:\n  neck.mlp.0.weight' in message
+
+
 def test_dino_xcit_backbone_gives_cls(dino_xcit_s12, images):
     files, backbone, _ = dino_xcit_s12
     teacher = build_teacher(files['backbone'],
