@@ -19,8 +19,8 @@ import torch.nn.functional as F
 
 LAYER_NORM_EPS = 1e-6
 BN_EPS = 1e-5
-#: ViT-S of DINO and DINOv2 (MoCo-v3's has 12 heads).
-VIT_S = dict(dim=384, depth=12, heads=6)
+#: ViT-S of DINO, DINOv2 and MoCo-v3 (6 attention heads; MoCo-v3's 12).
+VIT_S = dict(dim=384, depth=12)
 #: XCiT-S12/16.
 XCIT_S12 = dict(dim=384, depth=12, heads=8)
 #: DINO's head: hidden 2048, bottleneck 256 (3 layers).
@@ -62,7 +62,6 @@ def _mlp(name: str, dim: int) -> Dict[str, tuple]:
 
 def vit_layout(dim: int,
                depth: int,
-               heads: int,
                patch: int,
                grid: int,
                layer_scale: bool = False,
@@ -71,7 +70,7 @@ def vit_layout(dim: int,
     """Names and shapes of DINO's / DINOv2's / MoCo-v3's ViT.
 
     Args:
-        dim, depth, heads (int): Width, blocks, attention heads.
+        dim, depth (int): Width and blocks.
         patch (int): Patch size.
         grid (int): Patches per side at the training resolution (DINOv2:
             518 / 14 = 37).
@@ -82,7 +81,6 @@ def vit_layout(dim: int,
     Returns:
         dict: ``{name: shape}``.
     """
-    del heads  # no tensor depends on it
     shapes = {
         'cls_token': (1, 1, dim),
         'pos_embed': (1, grid * grid + 1, dim),

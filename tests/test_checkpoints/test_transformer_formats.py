@@ -209,7 +209,7 @@ def test_dino_resize_is_not_timms_and_timm_format_resizes_as_timm():
 
 def test_mocov3_checkpoint_gives_the_projector_output(folder, images):
     """MoCo-v3's ViT-S has 12 heads and a 384-4096-4096-256 projector."""
-    base = random_weights(vit_layout(384, 12, 12, patch=16, grid=14))
+    base = random_weights(vit_layout(**VIT_S, patch=16, grid=14))
     base.update(
         random_weights(mocov3_projector_layout(384), 'head.', seed=1))
     state = {f'module.base_encoder.{key}': value for key, value in base.items()}
