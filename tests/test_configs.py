@@ -84,6 +84,12 @@ def teacher_checkpoint_for(tmp_path_factory, make_teacher_checkpoint):
     return checkpoint
 
 
+def has_transformer(model: torch.nn.Module) -> bool:
+    """Whether a student or teacher is a timm vision transformer."""
+    return any(
+        hasattr(module, 'patch_embed') for module in model.modules())
+
+
 def test_every_algorithm_folder_has_configs():
     folders = {name.split(osp.sep)[0] for name in CONFIGS}
     assert {'disco', 'mocov2', 'seed', 'compress', 'simreg'} <= folders
@@ -107,11 +113,13 @@ def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
     model.init_weights()
     model.train()
     # Multi-crop configs (SwAV) name their crops per size: 32 px stands
-    # for the large ones, 16 px for the small ones.
+    # for the large ones, 16 px for the small ones. A vision transformer
+    # takes the size it was built for.
     num_crops = cfg.get('num_crops') or [getattr(model, 'num_views', 2)]
+    sizes = (224, ) if has_transformer(model) else (32, 16)
     views = [
         torch.randn(2, 3, size, size)
-        for count, size in zip(num_crops, (32, 16)) for _ in range(count)
+        for count, size in zip(num_crops, sizes) for _ in range(count)
     ]
     losses = model.loss(views, [])
     assert set(losses) == LOSSES[cfg.model.type]

@@ -33,6 +33,16 @@ STUDENTS = {
     'mobilenetv3-large':
     ('TimmPooledBackbone', 'mobilenetv3_large_100', 1280),
 }
+# The transformer students (linear probe only): (backbone type, timm name,
+# feature width) and the DisCo run each is read from.
+TRANSFORMER_STUDENTS = {
+    'vit-tiny-p16': ('TimmPooledBackbone', 'vit_tiny_patch16_224', 192),
+    'xcit-tiny-12-p16': ('TimmPooledBackbone', 'xcit_tiny_12_p16_224', 192),
+}
+TRANSFORMER_RUNS = {
+    'vit-tiny-p16': 'disco_vit-tiny-p16_dino-vit-small-p16',
+    'xcit-tiny-12-p16': 'disco_xcit-tiny-12-p16_dino-xcit-small-12-p16',
+}
 CLASSES = {'in1k': 1000, 'cifar10-224px': 10, 'cifar100-224px': 100,
            'digits': 10}
 # Each protocol: the file name's part, learning rate, lr milestones and
@@ -44,6 +54,8 @@ PROTOCOLS = {
     'semi-1pct-linear-lr30-halving-100e': (30.0, [60, 80], 0.5, 100),
     'semi-10pct-linear-lr30-halving-100e': (30.0, [60, 80], 0.5, 100),
     'linear-lr3-200e': (3.0, None, None, 200),
+    # mmpretrain's MoCo-v3 ViT probe: cosine decay
+    'linear-coslr-90e': (12.0, 'cosine', None, 90),
 }
 
 
@@ -104,12 +116,14 @@ def test_classification_config(name, backbone_of):
     init = backbone.init_cfg
     assert (init.type, init.prefix) == ('Pretrained', 'backbone.')
     digits = data == 'digits'
+    pretraining = TRANSFORMER_RUNS.get(student, f'disco_{student}_mocov2-r50')
     run = ('disco_resnet18-w16_mocov2-r18-w32_1xb64-coslr-60e_digits/'
            'epoch_60.pth' if digits else
-           f'disco_{student}_mocov2-r50_8xb32-coslr-200e_in1k/epoch_200.pth')
+           f'{pretraining}_8xb32-coslr-200e_in1k/epoch_200.pth')
     assert init.checkpoint == f'work_dirs/{run}'
 
-    kind, arch, width = STUDENTS['resnet18' if digits else student]
+    students = {**STUDENTS, **TRANSFORMER_STUDENTS}
+    kind, arch, width = students['resnet18' if digits else student]
     assert backbone.type == kind
     if kind == 'ResNet':
         assert backbone.depth == arch
@@ -128,13 +142,19 @@ def test_classification_config(name, backbone_of):
             optimizer.weight_decay) == ('SGD', lr, 0.9, 0.0)
     if milestones is None:
         assert cfg.param_scheduler == []
+    elif milestones == 'cosine':
+        scheduler, = cfg.param_scheduler
+        assert (scheduler.type, scheduler.T_max) == ('CosineAnnealingLR',
+                                                     epochs)
     else:
         scheduler, = cfg.param_scheduler
         assert (scheduler.type, scheduler.milestones,
                 scheduler.gamma) == ('MultiStepLR', milestones, gamma)
     assert cfg.train_cfg.max_epochs == epochs
     if not digits:
-        assert cfg.train_dataloader.batch_size == 32  # x 8 processes: 256
+        # x 8 processes: 256 (1024 for the transformers' probe)
+        assert cfg.train_dataloader.batch_size == (
+            128 if student in TRANSFORMER_STUDENTS else 32)
     if protocol.startswith('semi'):
         percent = protocol.split('-')[1][:-3]
         assert cfg.train_dataloader.dataset.ann_file == (
@@ -150,7 +170,9 @@ def test_classification_config(name, backbone_of):
     assert not [n for n, m in model.backbone.named_modules()
                 if isinstance(m, torch.nn.BatchNorm2d) and m.training]
     with torch.no_grad():
-        features = model.extract_feat(torch.randn(2, 3, 32, 32))
+        # a ViT takes the input size it was built for
+        size = 224 if student in TRANSFORMER_STUDENTS else 32
+        features = model.extract_feat(torch.randn(2, 3, size, size))
         logits = model.head(features)
     assert features[-1].shape == (2, width)
     assert logits.shape == (2, classes)

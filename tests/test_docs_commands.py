@@ -37,6 +37,8 @@ from queues import queue_options
 from repo_paths import REPO_ROOT
 from real_files import (cifar_checksum_module, make_cifar_tree,
                         make_image_folder, make_imagenet_tree)
+from transformer_layouts import (VIT_S, dino_full_checkpoint,
+                                 dino_head_layout, random_weights, vit_layout)
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +136,8 @@ def write_downloaded_files(folder: str) -> None:
     """The published files the docs start from, at their published names.
 
     Random weights in each project's layout: MoCo-v2's and SwAV's
-    ResNet-50 releases, the official DisCo checkpoint, a torchvision
+    ResNet-50 releases, the official DisCo checkpoint, DINO's ViT-S/16
+    training checkpoint (with its pickled arguments), a torchvision
     ResNet-50 and a timm EfficientNet-B3 state dict, and a file that
     pickles an object (``trusted_but_pickled.pth``).
     """
@@ -161,6 +164,12 @@ def write_downloaded_files(folder: str) -> None:
     torch.save(
         moco_file(official),
         osp.join(folder, 'ResNet50-ResNet18-checkpoint_0199.pth.tar'))
+    torch.save(
+        dino_full_checkpoint(
+            random_weights(vit_layout(**VIT_S, patch=16, grid=14)),
+            random_weights(dino_head_layout(VIT_S['dim'])),
+            with_args=True),
+        osp.join(folder, 'dino_deitsmall16_pretrain_full_checkpoint.pth'))
     torch.save(torchvision.models.resnet50().state_dict(),
                osp.join(folder, 'resnet50.pth'))
     torch.save(

@@ -9,7 +9,7 @@ import hashlib
 import os
 import os.path as osp
 import pickle
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import torch
 
@@ -74,6 +74,10 @@ def save_checkpoint_file(checkpoint: dict, path: str) -> None:
 def state_dict_of(checkpoint: dict) -> StateDict:
     """Returns the tensors of a checkpoint's ``state_dict`` or of the file.
 
+    Tensors in nested dictionaries are kept under their path: the
+    ``teacher`` entry of a DINO training checkpoint gives
+    ``teacher.backbone.cls_token``, ...
+
     Args:
         checkpoint (dict): A loaded checkpoint: a state dict, or a dict with
             the state dict under ``'state_dict'``.
@@ -88,11 +92,16 @@ def state_dict_of(checkpoint: dict) -> StateDict:
         raise CheckpointFormatError(
             f'A checkpoint must hold a dict of tensors, not a '
             f'{type(checkpoint).__name__}.')
-    state = checkpoint.get('state_dict', checkpoint)
-    return {
-        key: value
-        for key, value in state.items() if isinstance(value, torch.Tensor)
-    }
+    return dict(_tensors_in(checkpoint.get('state_dict', checkpoint)))
+
+
+def _tensors_in(tree: dict, prefix: str = '') -> Iterator[Tuple[str, Any]]:
+    """Yields ``(path, tensor)`` for every tensor in nested dictionaries."""
+    for key, value in tree.items():
+        if isinstance(value, torch.Tensor):
+            yield f'{prefix}{key}', value
+        elif isinstance(value, dict):
+            yield from _tensors_in(value, f'{prefix}{key}.')
 
 
 def file_sha256(path: str) -> str:

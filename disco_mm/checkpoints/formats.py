@@ -3,16 +3,24 @@
 Every reader here turns a foreign state dict into disco_mm's layout: the
 backbone under ``backbone.*`` (``backbone.model.*`` for a
 :class:`TimmPooledBackbone`) and the projector under ``neck.mlp.*``, as
-mmpretrain's self-supervised checkpoints store them. A new format is one
+mmpretrain's self-supervised checkpoints store them. The released vision
+transformers (DINO, DINOv2, MoCo-v3, mmpretrain's ViT) have their readers in
+:mod:`disco_mm.checkpoints.transformer_formats`, with a ``fit`` that resizes
+their position embedding to the teacher's input size. A new format is one
 reader, one key signature and one :class:`CheckpointFormat` entry of
 :data:`FORMATS`; :mod:`disco_mm.checkpoints.teacher` reads files through
 :func:`to_disco_mm`, for :class:`FrozenTeacher` and the converters of
 ``tools/model_converters/`` alike.
 """
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (Callable, List, Mapping, NamedTuple, Optional, Sequence,
+                    Tuple)
+
+import torch
 
 from .files import (CheckpointFormatError, RenameRule, StateDict, first_keys,
                     has_prefix, rename)
+from .transformer_formats import (TRANSFORMER_FORMATS, fit_timm,
+                                  is_mmpretrain_vit)
 
 #: Where the projector of an encoder is, by the code base that trained it:
 #: torchvision models with MoCo's MLP (``fc.0``/``fc.2``), timm models with
@@ -30,11 +38,18 @@ class CheckpointFormat(NamedTuple):
             it is of this format; None for a format that has no signature of
             its own and is read only when named.
         read (callable): Returns the state dict in disco_mm's layout.
+        fit (callable, optional): ``fit(weights, teacher_weights)`` resizes
+            what depends on the input size (a ViT's position embedding) to
+            the teacher's shapes, as the code that trained it does. None
+            for a format whose tensors never change with the input size.
+            Defaults to None.
     """
     name: str
     description: str
     matches: Optional[Callable[[Sequence[str]], bool]]
     read: Callable[[StateDict], StateDict]
+    fit: Optional[Callable[[StateDict, Mapping[str, torch.Tensor]],
+                           StateDict]] = None
 
 
 def encoder_rules(prefix: str,
@@ -126,8 +141,9 @@ def read_timm(state: StateDict, classifier: Optional[str] = None) -> StateDict:
 
 
 def _is_mmpretrain(keys: Sequence[str]) -> bool:
-    """Keys under ``backbone.`` or ``neck.``."""
-    return has_prefix(keys, 'backbone.') or has_prefix(keys, 'neck.')
+    """Keys under ``backbone.`` or ``neck.``, but mmpretrain's ViT names."""
+    return (has_prefix(keys, 'backbone.')
+            or has_prefix(keys, 'neck.')) and not is_mmpretrain_vit(keys)
 
 
 def _is_moco(keys: Sequence[str]) -> bool:
@@ -172,7 +188,9 @@ FORMATS = {
             'layer1.*, ..., fc.*', _is_torchvision_resnet, read_torchvision),
         CheckpointFormat(
             'timm', "a timm model's state dict; read only with format='timm'",
-            None, read_timm),
+            None, read_timm, fit_timm),
+        *(CheckpointFormat(name, *fields)
+          for name, fields in TRANSFORMER_FORMATS.items()),
     )
 }
 
@@ -210,6 +228,7 @@ def detect_format(state: StateDict, source: str = 'checkpoint') -> str:
 def to_disco_mm(state: StateDict,
                 format: str = 'auto',
                 source: str = 'checkpoint',
+                teacher_weights: Optional[Mapping[str, torch.Tensor]] = None,
                 **read_options) -> Tuple[StateDict, str]:
     """Reads a state dict of a given or detected format.
 
@@ -219,6 +238,9 @@ def to_disco_mm(state: StateDict,
             it. Defaults to ``'auto'``.
         source (str): The file, for error messages. Defaults to
             ``'checkpoint'``.
+        teacher_weights (Mapping, optional): The tensors of the model the
+            weights are for; when given, the format's ``fit`` resizes the
+            weights to their shapes. Defaults to None.
         **read_options: Options of the format's reader, e.g. ``part`` of
             :func:`read_disco_official`, ``classifier`` of
             :func:`read_timm`.
@@ -243,4 +265,7 @@ def to_disco_mm(state: StateDict,
             f'{source} holds no weights of format {format!r} '
             f'({FORMATS[format].description}). First keys: '
             f"{first_keys(state)}. Check the format, or leave it 'auto'.")
+    fit = FORMATS[format].fit
+    if fit is not None and teacher_weights is not None:
+        converted = fit(converted, teacher_weights)
     return converted, format

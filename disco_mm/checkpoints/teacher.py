@@ -7,7 +7,7 @@
 or converted.
 """
 import os.path as osp
-from typing import Collection, Optional, Tuple
+from typing import Mapping, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -39,7 +39,7 @@ def read_teacher_checkpoint(
         path: str,
         format: str = 'auto',
         projector_checkpoint: Optional[str] = None,
-        teacher_keys: Optional[Collection[str]] = None,
+        teacher_weights: Optional[Mapping[str, torch.Tensor]] = None,
         **read_options) -> Tuple[StateDict, str]:
     """Reads a teacher's weights from any supported file.
 
@@ -50,10 +50,12 @@ def read_teacher_checkpoint(
         projector_checkpoint (str, optional): A file with the projector
             (see :func:`read_projector`); it replaces any projector of
             ``path``. Defaults to None.
-        teacher_keys (Collection[str], optional): The teacher's own keys
-            (``backbone.*``, ``neck.*``); when given, the format, the files
-            and how many of their tensors the teacher takes and ignores are
-            logged. Defaults to None.
+        teacher_weights (Mapping[str, torch.Tensor], optional): The
+            teacher's own tensors (``backbone.*``, ``neck.*``); when given,
+            a ViT's position embedding is resized to the teacher's grid as
+            the format's code does it, and the format, the files and how
+            many of their tensors the teacher takes and ignores are logged.
+            Defaults to None.
         **read_options: Options of the format's reader (see
             :func:`to_disco_mm`).
 
@@ -62,7 +64,8 @@ def read_teacher_checkpoint(
         format ``path`` was read as.
     """
     state = state_dict_of(load_checkpoint_file(path))
-    weights, read_as = to_disco_mm(state, format, path, **read_options)
+    weights, read_as = to_disco_mm(state, format, path, teacher_weights,
+                                   **read_options)
     file_tensors = len(state)
     if projector_checkpoint:
         projector = read_projector(projector_checkpoint)
@@ -71,15 +74,15 @@ def read_teacher_checkpoint(
             **rename(weights, [('backbone.', 'backbone.')]),
             **projector
         }
-    if teacher_keys is not None:
-        taken = len(set(teacher_keys) & set(weights))
+    if teacher_weights is not None:
+        taken = len(set(teacher_weights) & set(weights))
         how = 'detected from its keys' if format == 'auto' else 'as named'
         files = path + (f' (projector: {projector_checkpoint})'
                         if projector_checkpoint else '')
         print_log(
             f'Teacher checkpoint {files}: format {read_as!r} ({how}: '
             f'{FORMATS[read_as].description}); {taken} tensors loaded of '
-            f"the teacher's {len(teacher_keys)}, {file_tensors - taken} of "
+            f"the teacher's {len(teacher_weights)}, {file_tensors - taken} of "
             f'the {file_tensors} in the file ignored.',
             logger='current')
     return weights, read_as

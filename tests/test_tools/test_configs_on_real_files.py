@@ -26,6 +26,9 @@ from queues import queue_options
 from repo_paths import MMPRETRAIN_TOOLS, REPO_ROOT
 from real_files import (cifar_checksum_module, make_cifar_tree,
                         make_image_folder, make_imagenet_tree)
+from transformer_layouts import (VIT_S, XCIT_S12, dino_full_checkpoint,
+                                 dino_head_layout, random_weights, vit_layout,
+                                 xcit_layout)
 
 pytestmark = pytest.mark.slow
 
@@ -97,18 +100,32 @@ def real_data(tmp_path_factory, run_tool):
         root=root)
 
 
+#: The released layout of each transformer teacher, by timm model: DINO's
+#: ViT-S/16 and XCiT-S12/16, DINOv2's ViT-S/14 (trained at 518 px).
+TRANSFORMER_LAYOUTS = {
+    'vit_small_patch16_224': lambda: vit_layout(**VIT_S, patch=16, grid=14),
+    'xcit_small_12_p16_224': lambda: xcit_layout(**XCIT_S12),
+    'vit_small_patch14_dinov2': lambda: vit_layout(
+        **VIT_S, patch=14, grid=37, layer_scale=True, mask_token=True),
+}
+
+
 def teacher_layout(teacher: dict) -> str:
     """The published layout a test teacher file of this config is written in.
 
     A ResNet-50 with MoCo's projector is written as facebookresearch/moco
-    saves it, a ResNet-50w2 with SwAV's as facebookresearch/swav does, and
-    anything else (the digits teachers) as mmpretrain does.
+    saves it, a ResNet-50w2 with SwAV's as facebookresearch/swav does, a
+    ViT or XCiT with DINO's head as facebookresearch/dino's training
+    checkpoint (its tensors-only copy), DINOv2's ViT as its released
+    backbone, and anything else (the digits teachers) as mmpretrain does.
     """
     backbone, neck = teacher['backbone'], teacher.get('neck') or {}
     if backbone.get('depth') == 50 and neck.get('type') == 'MoCoV2Neck':
         return 'moco'
     if backbone.get('depth') == 50 and neck.get('type') == 'BatchNormMLPNeck':
         return 'swav'
+    if backbone.get('model_name') in TRANSFORMER_LAYOUTS:
+        return 'dino' if neck.get('type') == 'DINOProjector' else 'dinov2'
     return 'mmpretrain'
 
 
@@ -134,6 +151,19 @@ def write_teacher(teacher: dict, path: str) -> None:
         state['module.prototypes.weight'] = torch.randn(
             3000, neck['out_channels'])
         torch.save(state, path)
+    elif layout == 'dino':
+        model_name = backbone['model_name']
+        weights = random_weights(TRANSFORMER_LAYOUTS[model_name]())
+        # DINO wraps a backbone with BatchNorm (XCiT) in DDP
+        torch.save(
+            dino_full_checkpoint(
+                weights,
+                random_weights(dino_head_layout(neck['in_channels'])),
+                wrapped_teacher=model_name.startswith('xcit')), path)
+    elif layout == 'dinov2':
+        torch.save(
+            random_weights(TRANSFORMER_LAYOUTS[backbone['model_name']]()),
+            path)
     else:
         torch.save({'state_dict': teacher_state_dict(backbone, neck)}, path)
 
@@ -307,6 +337,12 @@ def config_runs(real_data, teacher_file, tmp_path_factory, run_tool):
 @pytest.mark.parametrize('config', RUN_CONFIGS)
 def test_config_trains_on_real_files(config, config_runs):
     checkpoint = config_runs.train(config)
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    if cfg.model.get('teacher'):
+        # the teacher file's layout is recognised as its format
+        layout = teacher_layout(cfg.model.teacher.to_dict())
+        log = config_runs.logs[config, 'tools/train.py', ()]
+        assert f"format '{layout}' (detected from its keys" in log
     state = torch.load(checkpoint, map_location='cpu', weights_only=True)
     assert state['meta']['epoch'] == 1 and state['meta']['iter'] >= 1
     tensors = state['state_dict'].values()

@@ -6,6 +6,10 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 
+#: The values of ``TimmPooledBackbone(pooling=...)``.
+POOLINGS = (None, 'cls+avgpool')
+
+
 @MODELS.register_module()
 class TimmPooledBackbone(BaseModule):
     """A timm model without its classifier, returning its pooled feature.
@@ -19,11 +23,16 @@ class TimmPooledBackbone(BaseModule):
 
     The output is one NxCx1x1 map, so mmpretrain's necks
     (``MoCoV2Neck(with_avg_pool=True)``, ``GlobalAveragePooling``) and heads
-    work unchanged.
+    work unchanged. For a vision transformer (ViT, XCiT) timm's pooling is
+    its CLS token after the last norm; ``pooling='cls+avgpool'`` gives that
+    token followed by the mean of the patch tokens (registers left out), a
+    2C-wide feature, as DINO's and DINOv2's linear evaluations use it.
 
     Args:
         model_name (str): A timm model name, e.g. ``'efficientnet_b0'``,
-            ``'mobilenetv3_large_100'``.
+            ``'mobilenetv3_large_100'``, ``'vit_small_patch16_224'``.
+        pooling (str, optional): None for timm's own pooling, or
+            ``'cls+avgpool'`` for a transformer. Defaults to None.
         frozen (bool): Freeze the whole model for a linear probe: no
             parameter gets a gradient, and the model stays in eval mode
             (BatchNorm uses its running statistics and never updates them;
@@ -36,6 +45,7 @@ class TimmPooledBackbone(BaseModule):
 
     def __init__(self,
                  model_name: str,
+                 pooling: Optional[str] = None,
                  frozen: bool = False,
                  init_cfg: Optional[dict] = None,
                  **model_kwargs) -> None:
@@ -55,6 +65,17 @@ class TimmPooledBackbone(BaseModule):
         # (MobileNetV3: 960); head_hidden_size is the width it outputs.
         self.num_features = getattr(self.model, 'head_hidden_size',
                                     None) or self.model.num_features
+        if pooling not in POOLINGS:
+            raise ValueError(
+                f'model.backbone.pooling={pooling!r}: use one of {POOLINGS}.')
+        if pooling == 'cls+avgpool':
+            if not hasattr(self.model, 'cls_token'):
+                raise ValueError(
+                    f"model.backbone.pooling='cls+avgpool' needs a vision "
+                    f'transformer with a CLS token; {model_name} has none. '
+                    'Leave pooling=None for its own pooling.')
+            self.num_features *= 2
+        self.pooling = pooling
         self.frozen = frozen
         if frozen:
             self.model.requires_grad_(False)
@@ -82,6 +103,14 @@ class TimmPooledBackbone(BaseModule):
             inputs (torch.Tensor): Images, NxCxHxW.
 
         Returns:
-            tuple[torch.Tensor]: One NxCx1x1 tensor.
+            tuple[torch.Tensor]: One NxCx1x1 tensor (Nx2Cx1x1 with
+            ``pooling='cls+avgpool'``).
         """
-        return (self.model(inputs)[:, :, None, None], )
+        if self.pooling == 'cls+avgpool':
+            tokens = self.model.forward_features(inputs)
+            prefix = getattr(self.model, 'num_prefix_tokens', 1)
+            pooled = torch.cat(
+                [tokens[:, 0], tokens[:, prefix:].mean(dim=1)], dim=1)
+        else:
+            pooled = self.model(inputs)
+        return (pooled[:, :, None, None], )

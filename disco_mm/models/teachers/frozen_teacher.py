@@ -23,9 +23,9 @@ class FrozenTeacher(BaseModule):
 
     The teacher is built from its config and loaded at once, so a wrong
     checkpoint stops the run before the first iteration. The checkpoint may
-    come from mmpretrain / mmselfsup, facebookresearch/moco or swav, the
-    official DisCo code, or be a plain torchvision / timm state dict: its
-    format is recognised from its keys (see
+    come from mmpretrain / mmselfsup, facebookresearch/moco, swav, dino,
+    dinov2 or moco-v3, the official DisCo code, or be a plain torchvision /
+    timm state dict: its format is recognised from its keys (see
     :mod:`~disco_mm.checkpoints.formats` and
     ``docs/teachers.md``). Every parameter and buffer the teacher has must
     be in the checkpoint with the same shape; keys the teacher does not use
@@ -43,8 +43,13 @@ class FrozenTeacher(BaseModule):
 
     Without a projector (``neck=None``) the teacher's embedding is its
     globally average-pooled last feature map, L2-normalised: the feature
-    that SimReg-style methods regress. ``normalize=False`` returns the
-    embedding as it is, as the official DisCo-on-SwAV code distils it.
+    that SimReg-style methods regress. For a vision transformer in a
+    :class:`TimmPooledBackbone` that is its pooled feature: the CLS token,
+    or CLS and mean patch token with ``pooling='cls+avgpool'``. A ViT's
+    position embedding is resized to the teacher's input size as the code
+    that trained it does (see ``docs/teachers.md``). ``normalize=False``
+    returns the embedding as it is, as the official DisCo-on-SwAV code
+    distils it.
 
     Args:
         backbone (dict): Config of the teacher backbone.
@@ -55,10 +60,10 @@ class FrozenTeacher(BaseModule):
             ``weights_only=True``. Required; None only for the error that
             says so. Defaults to None.
         format (str): The checkpoint's format, one of ``'auto'`` (detect
-            it from the keys), ``'mmpretrain'``, ``'moco'``, ``'swav'``,
-            ``'disco_official'``, ``'torchvision'``, ``'timm'`` (plain timm
-            state dicts have no signature and need it). Defaults to
-            ``'auto'``.
+            it from the keys) or a key of
+            :data:`~disco_mm.checkpoints.FORMATS`, e.g. ``'moco'``,
+            ``'dino'``, ``'dinov2'``, ``'timm'`` (plain timm state dicts
+            have no signature and need it). Defaults to ``'auto'``.
         projector_checkpoint (str, optional): A file with the projector
             alone (``neck.*`` keys or the projector's own state dict), for
             a backbone checkpoint without one; it replaces any projector of
@@ -139,7 +144,7 @@ class FrozenTeacher(BaseModule):
         try:
             loaded, read_as = read_teacher_checkpoint(
                 checkpoint, self.format, self.projector_checkpoint,
-                teacher_keys=self.weights())
+                teacher_weights=self.weights())
         except CheckpointFormatError as error:
             raise TeacherCheckpointError(str(error)) from error
         except (RuntimeError, EOFError) as error:

@@ -1,0 +1,334 @@
+"""Released vision transformers read as teachers compute their embedding.
+
+Each file is written at test time in its code base's layout at the
+released model's shapes (random weights; see tests/transformer_layouts.py),
+loaded into a FrozenTeacher with the format detected, and the teacher's
+embedding is compared with the original model's computed in plain torch
+from the same tensors.
+"""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmpretrain.registry import MODELS
+
+from timm.layers import resample_abs_pos_embed
+
+from checkpoint_layouts import build_teacher
+from disco_mm.checkpoints import (detect_format, load_checkpoint_file,
+                                  state_dict_of)
+from disco_mm.checkpoints.transformer_formats import (POS_EMBED, fit_dino,
+                                                      fit_timm)
+from disco_mm.models.teachers import TeacherCheckpointError
+from transformer_layouts import (DINO_HEAD, VIT_S, XCIT_S12, cls_and_mean,
+                                 dino_bottleneck, dino_full_checkpoint,
+                                 dino_head_layout, mocov3_projection,
+                                 mocov3_projector_layout, random_weights,
+                                 timm_vit, vit_layout, vit_tokens, xcit_cls,
+                                 xcit_layout)
+
+#: The largest difference allowed between teacher and reference.
+TOLERANCE = 1e-5
+DINO_NECK = dict(type='DINOProjector', in_channels=384)
+
+
+def assert_matches(embedding: torch.Tensor, reference: torch.Tensor):
+    """Same embedding, to TOLERANCE."""
+    assert embedding.shape == reference.shape
+    error = (embedding - reference).abs().max().item()
+    assert error < TOLERANCE, f'max abs error {error}'
+
+
+@pytest.fixture(scope='module')
+def images():
+    """Two random 224x224 images."""
+    generator = torch.Generator().manual_seed(1)
+    return torch.randn(2, 3, 224, 224, generator=generator)
+
+
+@pytest.fixture(scope='module')
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp('transformer_teachers')
+
+
+@pytest.fixture(scope='module')
+def dino_vit_s16(folder):
+    """DINO ViT-S/16: backbone-only file, full checkpoint and tensors."""
+    backbone = random_weights(vit_layout(**VIT_S, patch=16, grid=14))
+    head = random_weights(dino_head_layout(384), seed=1)
+    files = dict(
+        backbone=folder / 'dino_deitsmall16_pretrain.pth',
+        full=folder / 'dino_deitsmall16_pretrain_full_checkpoint.pth')
+    torch.save(backbone, files['backbone'])
+    torch.save(dino_full_checkpoint(backbone, head), files['full'])
+    return {name: str(path) for name, path in files.items()}, backbone, head
+
+
+@pytest.fixture(scope='module')
+def dino_xcit_s12(folder):
+    """DINO XCiT-S12/16: backbone-only file, full checkpoint, tensors."""
+    backbone = random_weights(xcit_layout(**XCIT_S12))
+    head = random_weights(dino_head_layout(384), seed=1)
+    files = dict(
+        backbone=folder / 'dino_xcit_small_12_p16_pretrain.pth',
+        full=folder / 'dino_xcit_small_12_p16_pretrain_full_checkpoint.pth')
+    torch.save(backbone, files['backbone'])
+    torch.save(
+        dino_full_checkpoint(backbone, head, wrapped_teacher=True),
+        files['full'])
+    return {name: str(path) for name, path in files.items()}, backbone, head
+
+
+@pytest.fixture(scope='module', params=[0, 4], ids=['dinov2', 'dinov2_reg4'])
+def dinov2_vits14(request, folder):
+    """DINOv2 ViT-S/14 at 518 px (37x37 patches), with 0 or 4 registers."""
+    registers = request.param
+    state = random_weights(
+        vit_layout(
+            **VIT_S,
+            patch=14,
+            grid=37,
+            layer_scale=True,
+            registers=registers,
+            mask_token=True))
+    name = 'dinov2_vits14_reg4' if registers else 'dinov2_vits14'
+    path = folder / f'{name}_pretrain.pth'
+    torch.save(state, path)
+    return str(path), state, registers
+
+
+def test_dino_full_checkpoint_gives_the_head_bottleneck(dino_vit_s16, images):
+    files, backbone, head = dino_vit_s16
+    teacher = build_teacher(files['full'],
+                            **timm_vit('vit_small_patch16_224',
+                                       DINO_NECK))
+    assert not any('last_layer' in key for key in teacher.weights())
+    cls = vit_tokens(backbone, '', images, heads=6)[:, 0]
+    assert_matches(teacher(images), dino_bottleneck(head, '', cls))
+
+
+def test_dino_checkpoint_with_its_args_loads_as_its_copy(
+        dino_vit_s16, folder, images, import_tool):
+    """main_dino.py pickles its argparse.Namespace into the file: refused,
+    and its tensors-only copy gives the same teacher as the file without."""
+    _, backbone, head = dino_vit_s16
+    path = str(folder / 'checkpoint.pth')
+    torch.save(dino_full_checkpoint(backbone, head, with_args=True), path)
+    parts = timm_vit('vit_small_patch16_224', DINO_NECK)
+    with pytest.raises(TeacherCheckpointError) as error:
+        build_teacher(path, **parts)
+    assert 'to_weights_only.py' in str(error.value)
+    assert 'argparse.Namespace' in str(error.value)
+    copy = str(folder / 'checkpoint_copy.pth')
+    import_tool('model_converters/to_weights_only.py').main([path, copy])
+    cls = vit_tokens(backbone, '', images[:1], heads=6)[:, 0]
+    assert_matches(
+        build_teacher(copy, **parts)(images[:1]),
+        dino_bottleneck(head, '', cls))
+
+
+@pytest.mark.parametrize('pooling', [None, 'cls+avgpool'])
+def test_dino_backbone_gives_cls_or_cls_and_mean(dino_vit_s16, images,
+                                                 pooling):
+    files, backbone, _ = dino_vit_s16
+    teacher = build_teacher(
+        files['backbone'],
+        **timm_vit('vit_small_patch16_224', pooling=pooling))
+    tokens = vit_tokens(backbone, '', images, heads=6)
+    feature = tokens[:, 0] if pooling is None else cls_and_mean(tokens)
+    assert_matches(teacher(images), F.normalize(feature, dim=1))
+
+
+def test_dino_backbone_with_a_projector_lists_the_missing_keys(
+        dino_vit_s16):
+    files, _, _ = dino_vit_s16
+    with pytest.raises(TeacherCheckpointError) as error:
+        build_teacher(files['backbone'],
+                      **timm_vit('vit_small_patch16_224', DINO_NECK))
+    message = str(error.value)
+    assert "read as 'dino_backbone'" in message
+    assert '6 keys missing:\n  neck.mlp.0.weight' in message
+
+
+def test_dino_xcit_backbone_gives_cls(dino_xcit_s12, images):
+    files, backbone, _ = dino_xcit_s12
+    teacher = build_teacher(files['backbone'],
+                            **timm_vit('xcit_small_12_p16_224'))
+    reference = xcit_cls(backbone, '', images, heads=8)
+    assert_matches(teacher(images), F.normalize(reference, dim=1))
+
+
+def test_dino_xcit_full_checkpoint_gives_the_head_bottleneck(
+        dino_xcit_s12, images):
+    """XCiT has BatchNorm, so DINO saves its teacher DDP-wrapped."""
+    files, backbone, head = dino_xcit_s12
+    assert 'teacher' in load_checkpoint_file(files['full'])
+    teacher = build_teacher(files['full'],
+                            **timm_vit('xcit_small_12_p16_224', DINO_NECK))
+    reference = xcit_cls(backbone, '', images, heads=8)
+    assert_matches(teacher(images), dino_bottleneck(head, '', reference))
+
+
+@pytest.mark.parametrize('pooling', [None, 'cls+avgpool'])
+def test_dinov2_position_embedding_resized_as_the_hub_model(
+        dinov2_vits14, images, pooling):
+    """518 px -> 224 px: 37x37 -> 16x16 patches, as the hub model does it.
+
+    Without registers the hub model resizes with DINO's scale factor
+    ``(16 + 0.1) / 37``; the ``_reg`` models to the size 16x16, antialiased.
+    Registers are not patch tokens.
+    """
+    path, state, registers = dinov2_vits14
+    model = ('vit_small_patch14_reg4_dinov2'
+             if registers else 'vit_small_patch14_dinov2')
+    teacher = build_teacher(
+        path, **timm_vit(model, img_size=224, pooling=pooling))
+    tokens = vit_tokens(
+        state,
+        '',
+        images,
+        heads=6,
+        offset=0 if registers else 0.1,
+        antialias=bool(registers))
+    feature = (tokens[:, 0] if pooling is None else cls_and_mean(
+        tokens, registers))
+    assert_matches(teacher(images), F.normalize(feature, dim=1))
+
+
+def test_dino_resize_is_not_timms_and_timm_format_resizes_as_timm():
+    """DINO's offset changes the embedding; format 'timm' resizes as timm."""
+    pos_embed = torch.randn(1, 37 * 37 + 1, 8)
+    teacher = {POS_EMBED: torch.zeros(1, 16 * 16 + 1, 8)}
+    timm_way = resample_abs_pos_embed(
+        pos_embed, (16, 16), num_prefix_tokens=1)
+    dino_way = fit_dino({POS_EMBED: pos_embed}, teacher)[POS_EMBED]
+    assert dino_way.shape == timm_way.shape
+    assert (dino_way - timm_way).abs().max() > 1e-3
+    torch.testing.assert_close(
+        fit_timm({POS_EMBED: pos_embed}, teacher)[POS_EMBED], timm_way)
+
+
+def test_mocov3_checkpoint_gives_the_projector_output(folder, images):
+    """MoCo-v3's ViT-S has 12 heads and a 384-4096-4096-256 projector."""
+    base = random_weights(vit_layout(**VIT_S, patch=16, grid=14))
+    base.update(
+        random_weights(mocov3_projector_layout(384), 'head.', seed=1))
+    state = {f'module.base_encoder.{key}': value for key, value in base.items()}
+    state.update({
+        f'module.momentum_encoder.{key}': value
+        for key, value in base.items()
+    })
+    state.update(
+        random_weights(
+            mocov3_projector_layout(256, out=256), 'module.predictor.',
+            seed=2))
+    path = str(folder / 'vit-s-300ep.pth.tar')
+    torch.save(dict(epoch=300, arch='vit_small', state_dict=state), path)
+    neck = dict(
+        type='NonLinearNeck',
+        in_channels=384,
+        hid_channels=4096,
+        out_channels=256,
+        num_layers=3,
+        with_bias=False,
+        with_last_bn=True,
+        with_last_bn_affine=False,
+        with_last_bias=False,
+        with_avg_pool=False,
+        norm_cfg=dict(type='BN1d'))
+    teacher = build_teacher(
+        path, **timm_vit('vit_small_patch16_224', neck, num_heads=12))
+    cls = vit_tokens(base, '', images, heads=12)[:, 0]
+    assert_matches(
+        teacher(images),
+        F.normalize(mocov3_projection(base, 'head.', cls), dim=1))
+
+
+@pytest.mark.parametrize('img_size', [32, 48], ids=['same', 'resized'])
+def test_mmpretrain_vision_transformer_read_as_timm(folder, img_size):
+    """mmpretrain's own forward is the reference (it resizes on the fly)."""
+    arch = dict(embed_dims=64, num_layers=2, num_heads=2,
+                feedforward_channels=256)
+    source = MODELS.build(
+        dict(type='VisionTransformer', arch=arch, img_size=32, patch_size=8,
+             layer_scale_init_value=0.5))
+    neck = MODELS.build(dict(type='DINOProjector', in_channels=64,
+                             hid_channels=32, out_channels=16))
+    source.eval()
+    state = {}
+    for prefix, module in (('backbone.', source), ('neck.', neck)):
+        for key, value in module.state_dict().items():
+            state[prefix + key] = torch.randn_like(value) * 0.5
+    path = str(folder / f'mmpretrain_vit_{img_size}.pth')
+    torch.save(dict(meta={}, state_dict=state), path)
+    source.load_state_dict(
+        {k[len('backbone.'):]: v for k, v in state.items()
+         if k.startswith('backbone.')})
+    neck.load_state_dict(
+        {k[len('neck.'):]: v for k, v in state.items()
+         if k.startswith('neck.')})
+    teacher = build_teacher(
+        path,
+        **timm_vit(
+            'vit_small_patch16_224',
+            dict(type='DINOProjector', in_channels=64, hid_channels=32,
+                 out_channels=16),
+            img_size=img_size, patch_size=8, embed_dim=64, depth=2,
+            num_heads=2, init_values=0.5))
+    images = torch.randn(2, 3, img_size, img_size)
+    with torch.no_grad():
+        reference = neck(source(images))[0]
+    assert_matches(teacher(images), F.normalize(reference, dim=1))
+
+
+def test_transformer_files_are_told_apart(dino_vit_s16, dino_xcit_s12,
+                                          dinov2_vits14):
+    """Each layout is detected as its own format."""
+    expected = {
+        dino_vit_s16[0]['full']: 'dino',
+        dino_vit_s16[0]['backbone']: 'dino_backbone',
+        dino_xcit_s12[0]['full']: 'dino',
+        dino_xcit_s12[0]['backbone']: 'dino_backbone',
+        dinov2_vits14[0]: 'dinov2',
+    }
+    for path, name in expected.items():
+        assert detect_format(state_dict_of(load_checkpoint_file(path))) == name
+
+
+def test_teacher_attention_runs_fused_sdpa(dino_vit_s16, images,
+                                           monkeypatch):
+    """timm's ViT attention goes through scaled_dot_product_attention."""
+    files, _, _ = dino_vit_s16
+    teacher = build_teacher(files['full'],
+                            **timm_vit('vit_small_patch16_224', DINO_NECK))
+    calls = []
+    fused = F.scaled_dot_product_attention
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].shape)
+        return fused(*args, **kwargs)
+
+    monkeypatch.setattr(F, 'scaled_dot_product_attention', counting)
+    teacher(images[:1])
+    # one call per block, on 6 heads of 197 tokens of 64 dims
+    assert calls == [torch.Size([1, 6, 197, 64])] * 12
+
+
+def test_dino_head_widths_are_the_released(dino_vit_s16):
+    _, _, head = dino_vit_s16
+    neck = MODELS.build(DINO_NECK)
+    assert {k: tuple(v.shape) for k, v in neck.state_dict().items()} == {
+        f'mlp.{key[len("mlp."):]}': tuple(value.shape)
+        for key, value in head.items() if key.startswith('mlp.')
+    }
+    assert neck((torch.zeros(1, 384, 1, 1), ))[0].shape == (1, DINO_HEAD[1])
+
+
+def test_cls_and_mean_pooling_needs_a_cls_token():
+    with pytest.raises(ValueError, match="pooling='cls\\+avgpool' needs"):
+        MODELS.build(
+            dict(type='TimmPooledBackbone', model_name='resnet18',
+                 pooling='cls+avgpool'))
+    with pytest.raises(ValueError, match="pooling='mean'"):
+        MODELS.build(
+            dict(type='TimmPooledBackbone', model_name='resnet18',
+                 pooling='mean'))
