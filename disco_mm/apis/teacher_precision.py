@@ -10,7 +10,7 @@ the embeddings and the loss curves are.
 """
 import copy
 import statistics
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +45,29 @@ def build_pair(cfg: Config, precision: str) -> List[torch.nn.Module]:
     return models
 
 
+def training_batches(loader, steps: int) -> Iterator[dict]:
+    """Yields ``steps`` batches of a loader, over as many epochs as needed.
+
+    Args:
+        loader (DataLoader): A training loader; its sampler is told each new
+            epoch, as the training loop does.
+        steps (int): How many batches.
+
+    Yields:
+        dict: The batches.
+    """
+    epoch = 0
+    while True:
+        if hasattr(loader.sampler, 'set_epoch'):
+            loader.sampler.set_epoch(epoch)
+        for batch in loader:
+            if steps == 0:
+                return
+            steps -= 1
+            yield batch
+        epoch += 1
+
+
 def compare_teacher_precision(cfg: Config, precision: str,
                               steps: int) -> Dict:
     """Trains both models side by side for a few steps.
@@ -52,7 +75,8 @@ def compare_teacher_precision(cfg: Config, precision: str,
     Args:
         cfg (Config): The training config.
         precision (str): The twin teacher's precision.
-        steps (int): Training steps (batches of the config's loader).
+        steps (int): Training steps (batches of the config's loader, over
+            several epochs where it has fewer).
 
     Returns:
         dict: ``cosine`` (min and mean over every image of every step),
@@ -68,7 +92,7 @@ def compare_teacher_precision(cfg: Config, precision: str,
     cosines: List[torch.Tensor] = []
     curves: Dict[str, List[List[float]]] = {}
     progress = ProgressBar(steps)
-    for step, batch in zip(range(steps), loader):
+    for batch in training_batches(loader, steps):
         with torch.no_grad():
             view = models[0].data_preprocessor(batch, True)['inputs'][0]
             cosines.append(
