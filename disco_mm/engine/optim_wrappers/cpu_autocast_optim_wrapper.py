@@ -5,11 +5,7 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmpretrain.registry import OPTIM_WRAPPERS
 
-
-def cpu_has_native_bf16() -> bool:
-    """Tells whether this CPU computes in bfloat16 natively (AVX512-BF16,
-    AMX), as oneDNN sees it."""
-    return torch.ops.mkldnn._is_mkldnn_bf16_supported()
+from ...precision import cpu_has_native_bf16
 
 
 def amp_optim_wrapper_type(device: str) -> str:

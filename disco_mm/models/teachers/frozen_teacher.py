@@ -11,6 +11,7 @@ from torch import nn
 from ...checkpoints import (CheckpointFormatError, file_sha256,
                             read_teacher_checkpoint)
 from ...messages import listed
+from ...precision import supported_dtype
 
 
 class TeacherCheckpointError(CheckpointFormatError):
@@ -51,6 +52,12 @@ class FrozenTeacher(BaseModule):
     returns the embedding as it is, as the official DisCo-on-SwAV code
     distils it.
 
+    ``precision='bf16'`` (or ``'fp16'`` on a GPU) runs the teacher in that
+    type while the student trains in float32: its weights are cast once
+    after loading (BatchNorm keeps float32 parameters and statistics), its
+    inputs at each call, and its embedding comes back in float32. A machine
+    without native support for the type refuses it at build time.
+
     Args:
         backbone (dict): Config of the teacher backbone.
         neck (dict, optional): Config of the teacher projector, or None to
@@ -73,6 +80,9 @@ class FrozenTeacher(BaseModule):
             normalised with its own statistics and updates the running
             statistics (still without gradient). Defaults to False.
         normalize (bool): L2-normalise the embedding. Defaults to True.
+        precision (str): The type the teacher computes in: ``'fp32'``,
+            ``'bf16'`` (CPUs with AVX512-BF16 or AMX, GPUs) or ``'fp16'``
+            (GPUs). Defaults to ``'fp32'``.
         init_cfg (dict, optional): Unused; weights come from ``checkpoint``.
             Defaults to None.
     """
@@ -85,8 +95,10 @@ class FrozenTeacher(BaseModule):
                  projector_checkpoint: Optional[str] = None,
                  bn_train_mode: bool = False,
                  normalize: bool = True,
+                 precision: str = 'fp32',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.dtype = supported_dtype(precision, 'model.teacher.precision')
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck else None
         self.checkpoint = checkpoint
@@ -96,6 +108,7 @@ class FrozenTeacher(BaseModule):
         self.normalize = normalize
         self.checksums: Dict[str, str] = {}
         self.load_checkpoint(checkpoint)
+        self._cast_to_precision()
         self.requires_grad_(False)
         self.train(False)
         self._register_state_dict_hook(self._drop_from_state_dict)
@@ -201,6 +214,24 @@ class FrozenTeacher(BaseModule):
                 'it again, or check that it was completely written (a '
                 'teacher run killed while saving leaves a cut file).')
 
+    def _cast_to_precision(self) -> None:
+        """Casts every weight but BatchNorm's to the teacher's type.
+
+        BatchNorm layers take inputs of the lower precision with float32
+        parameters and statistics, which stay precise in ``bn_train_mode``.
+        Later loads (``load_checkpoint``, a parent's ``load_state_dict``)
+        copy into the cast tensors and keep their type.
+        """
+        for module in self.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                continue
+            for tensor in [
+                    *module.parameters(recurse=False),
+                    *module.buffers(recurse=False)
+            ]:
+                if tensor.is_floating_point():
+                    tensor.data = tensor.data.to(self.dtype)
+
     def identity(self) -> Dict[str, str]:
         """Returns the teacher's files and their SHA-256.
 
@@ -272,14 +303,15 @@ class FrozenTeacher(BaseModule):
             inputs (torch.Tensor): Images, NxCxHxW.
 
         Returns:
-            torch.Tensor: Embeddings, NxD, of unit length unless
+            torch.Tensor: Float32 embeddings, NxD, of unit length unless
             ``normalize`` is False.
         """
-        features = self.backbone(inputs)
+        features = self.backbone(inputs.to(self.dtype))
         if self.neck is None:
             embedding = features[-1].mean(dim=(2, 3))
         else:
             embedding = self.neck(features)[0]
+        embedding = embedding.float()
         return F.normalize(embedding, dim=1) if self.normalize else embedding
 
     @staticmethod
