@@ -43,6 +43,7 @@ LOSSES = {
     'DisCo': {'loss_contrastive', 'loss_distill'},
     'DistilledSelfSup': {'loss_student', 'loss_distill'},
     'MoCoV2Student': {'loss_contrastive'},
+    'MoCoV3': {'loss'},  # mmpretrain's, as it is
     'SEED': {'loss_distill'},
     'CompRess1q': {'loss_distill'},
     'CompRess2q': {'loss_distill'},
@@ -107,11 +108,16 @@ def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
     model.init_weights()
     model.train()
     # Multi-crop configs (SwAV) name their crops per size: 32 px stands
-    # for the large ones, 16 px for the small ones.
+    # for the large ones, 16 px for the small ones. A timm ViT takes only
+    # the image size it was built for.
     num_crops = cfg.get('num_crops') or [getattr(model, 'num_views', 2)]
+    patch_embed = getattr(getattr(model.backbone, 'model', None),
+                          'patch_embed', None)
+    large = getattr(patch_embed, 'img_size', None) or (32, )
     views = [
         torch.randn(2, 3, size, size)
-        for count, size in zip(num_crops, (32, 16)) for _ in range(count)
+        for count, size in zip(num_crops, (large[0], 16))
+        for _ in range(count)
     ]
     losses = model.loss(views, [])
     assert set(losses) == LOSSES[cfg.model.type]
