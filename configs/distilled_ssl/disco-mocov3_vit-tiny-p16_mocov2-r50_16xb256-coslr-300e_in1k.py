@@ -58,8 +58,15 @@ model = dict(
 
 # mmpretrain's AdamW in full precision: tools/train.py --amp chooses the
 # mixed-precision wrapper of the device (mmengine's AmpOptimWrapper refuses
-# to run without a GPU).
+# to run without a GPU). The patch projection keeps its random
+# initialisation, as MoCoV3ViT's stop_grad_conv1=True (MoCo-v3's fix for
+# unstable ViT training); timm's ViT keeps its learned position embedding.
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=_base_.optim_wrapper.optimizer)
+    optimizer=_base_.optim_wrapper.optimizer,
+    paramwise_cfg=dict(
+        custom_keys={
+            'backbone.model.patch_embed.proj':
+            dict(lr_mult=0., decay_mult=0.)
+        }))
