@@ -6,8 +6,11 @@
 
 # vit_tiny_patch16_224's blocks (3 heads, MLP ratio 4) on 4 px patches of a
 # 32 px image (8 x 8 patches and the CLS token), 6 blocks; the pooled feature
-# is timm's default for ViTs, the CLS token after the final norm.
-digits_vit = dict(
+# is timm's default for ViTs, the CLS token after the final norm. The
+# teacher is 192 wide (2,691,648 parameters, against the ResNet-18 of half
+# width's 2,798,880), the student 96 (682,272, against the ResNet-18 of
+# quarter width's 702,096).
+digits_vit_teacher = dict(
     type='TimmPooledBackbone',
     model_name='vit_tiny_patch16_224',
     img_size=32,
@@ -15,11 +18,7 @@ digits_vit = dict(
     depth=6,
     num_heads=3,
     embed_dim=192)
-# The teacher, 192 wide (2,691,648 parameters, against the ResNet-18 of half
-# width's 2,798,880), and the student, 96 wide (682,272, against the
-# ResNet-18 of quarter width's 702,096).
-digits_vit_teacher = digits_vit
-digits_vit_student = dict(digits_vit, embed_dim=96)
+digits_vit_student = dict(digits_vit_teacher, embed_dim=96)
 
 # MoCo-v3 as mmpretrain's ViT configs (mocov3_vit-small-p16_*): a 3-layer
 # projector and a 2-layer predictor with BatchNorm and no biases, the last
@@ -28,7 +27,7 @@ digits_vit_student = dict(digits_vit, embed_dim=96)
 # momentum encoder from 0.99. Widths as the digits MoCo-v2 runs: hidden
 # 1024, embedding 128, so that a digits student of either method can be
 # distilled from either teacher.
-temperature = 0.2
+mocov3_temperature = 0.2
 mocov3_digits = dict(
     type='MoCoV3',
     base_momentum=0.01,
@@ -57,8 +56,8 @@ mocov3_digits = dict(
             with_last_bn_affine=False,
             with_last_bias=False,
             with_avg_pool=False),
-        loss=dict(type='CrossEntropyLoss', loss_weight=2 * temperature),
-        temperature=temperature))
+        loss=dict(type='CrossEntropyLoss', loss_weight=2 * mocov3_temperature),
+        temperature=mocov3_temperature))
 
 # MoCo-v3's ViT optimiser: AdamW, weight decay 0.1, lr 2.4e-3 for a batch of
 # 4,096 scaled to 64 by the square root (Adam's rule; the linear rule would
