@@ -43,6 +43,7 @@ LOSSES = {
     'DisCo': {'loss_contrastive', 'loss_distill'},
     'DistilledSelfSup': {'loss_student', 'loss_distill'},
     'MoCoV2Student': {'loss_contrastive'},
+    'MoCoV3': {'loss'},  # mmpretrain's, as it is
     'SEED': {'loss_distill'},
     'CompRess1q': {'loss_distill'},
     'CompRess2q': {'loss_distill'},
@@ -84,10 +85,15 @@ def teacher_checkpoint_for(tmp_path_factory, make_teacher_checkpoint):
     return checkpoint
 
 
-def has_transformer(model: torch.nn.Module) -> bool:
-    """Whether a student or teacher is a timm vision transformer."""
-    return any(
-        hasattr(module, 'patch_embed') for module in model.modules())
+def transformer_image_size(model: torch.nn.Module):
+    """The image side a timm vision transformer of the model (student or
+    teacher) was built for, or None without one."""
+    for module in model.modules():
+        image_size = getattr(getattr(module, 'patch_embed', None), 'img_size',
+                             None)
+        if image_size:
+            return image_size[0]
+    return None
 
 
 def test_every_algorithm_folder_has_configs():
@@ -114,9 +120,9 @@ def test_config_model_gives_finite_losses(name, teacher_checkpoint_for):
     model.train()
     # Multi-crop configs (SwAV) name their crops per size: 32 px stands
     # for the large ones, 16 px for the small ones. A vision transformer
-    # takes the size it was built for.
+    # (student or teacher) takes only the image size it was built for.
     num_crops = cfg.get('num_crops') or [getattr(model, 'num_views', 2)]
-    sizes = (224, ) if has_transformer(model) else (32, 16)
+    sizes = (transformer_image_size(model) or 32, 16)
     views = [
         torch.randn(2, 3, size, size)
         for count, size in zip(num_crops, sizes) for _ in range(count)

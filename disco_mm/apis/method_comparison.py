@@ -1,7 +1,8 @@
 """Every method's digits config trained from one teacher, and compared.
 
-One digits MoCo-v2 teacher is trained once (or given); every method's
-digits config then trains its student from that teacher under one budget,
+One digits teacher (the MoCo-v2 ResNet-18 unless another teacher config is
+given) is trained once, or given; every method's digits config then trains
+its student from that teacher under one budget,
 each in its own work dir. BINGO configs get their bags built from the same
 teacher first. Every student is evaluated on the held-out digits by
 :func:`~disco_mm.apis.experiments.evaluate`, as in the digits demo. The
@@ -111,25 +112,52 @@ def method_names(configs: List[str]) -> Dict[str, str]:
 
 
 def describe_student(model: nn.Module) -> str:
-    """Names a model's backbone and its parameters, e.g. ResNet-18 (0.70M)."""
+    """Names a model's backbone and its parameters, e.g. ResNet-18 (0.70M).
+
+    A timm model in a ``TimmPooledBackbone`` is named by its class, e.g.
+    VisionTransformer (0.68M).
+    """
     backbone = model.backbone
     depth = getattr(backbone, 'depth', None)
-    name = type(backbone).__name__ + (f'-{depth}' if depth else '')
+    name = type(getattr(backbone, 'model', backbone)).__name__ + (
+        f'-{depth}' if depth else '')
     params = sum(param.numel() for param in backbone.parameters())
     return f'{name} ({params / 1e6:.2f}M)'
 
 
-def teacher_for_evaluation(checkpoint: str) -> nn.Module:
+def teacher_phase(config: str) -> Phase:
+    """The teacher's training phase for a teacher config.
+
+    Args:
+        config (str): The teacher's config, relative to ``configs/`` (or
+            absolute).
+
+    Returns:
+        Phase: :data:`TEACHER` for its config, else a phase of the same
+        name titled by the config.
+    """
+    if osp.join(CONFIG_ROOT, config) == osp.join(CONFIG_ROOT, TEACHER.config):
+        return TEACHER
+    title = f'teacher {osp.splitext(osp.basename(config))[0]}'
+    return Phase(TEACHER.name, title, config)
+
+
+def teacher_for_evaluation(checkpoint: str,
+                           config: str = TEACHER.config) -> nn.Module:
     """Builds the digits teacher from a checkpoint of any teacher format.
 
     Args:
         checkpoint (str): The teacher checkpoint.
+        config (str): The config the teacher was trained with, relative to
+            ``configs/`` (or absolute): its ``model.backbone`` and
+            ``model.neck`` are built. Defaults to the digits MoCo-v2
+            teacher's.
 
     Returns:
         nn.Module: A model with the teacher's ``backbone``, ``neck`` and
         the digits ``data_preprocessor``, as ``evaluate`` takes it.
     """
-    cfg = Config.fromfile(osp.join(CONFIG_ROOT, TEACHER.config))
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, config))
     init_default_scope('mmpretrain')
     teacher = MODELS.build(
         dict(
@@ -195,8 +223,12 @@ def train_method(config: str, name: str, seed: int, work_dir: str,
     return model, (time.perf_counter() - started) / epochs if epochs else None
 
 
-def train_teacher(work_dir: str, seed: int, budget: Budget,
-                  teacher_epochs: Optional[int], resume: bool) -> str:
+def train_teacher(work_dir: str,
+                  seed: int,
+                  budget: Budget,
+                  teacher_epochs: Optional[int],
+                  resume: bool,
+                  config: str = TEACHER.config) -> str:
     """Trains the digits teacher once and returns its last checkpoint.
 
     Args:
@@ -209,17 +241,20 @@ def train_teacher(work_dir: str, seed: int, budget: Budget,
             its config's.
         resume (bool): Continue an earlier teacher training in the same
             folder.
+        config (str): The teacher's config, relative to ``configs/`` (or
+            absolute). Defaults to the digits MoCo-v2 teacher's.
 
     Returns:
         str: The teacher's final checkpoint.
     """
-    cfg = Config.fromfile(osp.join(CONFIG_ROOT, TEACHER.config))
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, config))
     overrides = training_overrides(cfg, budget)
     overrides.pop('train_cfg.max_epochs', None)
     if teacher_epochs:
         overrides['train_cfg.max_epochs'] = teacher_epochs
-    _, checkpoint, _ = train(TEACHER, osp.join(work_dir, 'teacher'), seed,
-                             False, None, overrides, resume)
+    _, checkpoint, _ = train(
+        teacher_phase(config), osp.join(work_dir, 'teacher'), seed, False,
+        None, overrides, resume)
     return checkpoint
 
 
@@ -289,7 +324,8 @@ def compare_methods(configs: List[str],
                     teacher: Optional[str] = None,
                     teacher_epochs: Optional[int] = None,
                     quick_eval: bool = False,
-                    resume: bool = False) -> None:
+                    resume: bool = False,
+                    teacher_config: str = TEACHER.config) -> None:
     """Trains the teacher and every method, evaluates, writes the table.
 
     Args:
@@ -309,10 +345,15 @@ def compare_methods(configs: List[str],
         resume (bool): Continue every training of an earlier comparison in
             ``work_dir`` from its newest intact checkpoint; finished ones
             are only loaded. Defaults to False.
+        teacher_config (str): The teacher's config, relative to
+            ``configs/`` (or absolute): the one trained without
+            ``teacher``, and the teacher model of the cosine column. The
+            methods' configs must distil from a teacher of its
+            architecture. Defaults to the digits MoCo-v2 teacher's.
     """
     teacher_checkpoint = teacher or train_teacher(
-        work_dir, seeds[0], budget, teacher_epochs, resume)
-    teacher_model = teacher_for_evaluation(teacher_checkpoint)
+        work_dir, seeds[0], budget, teacher_epochs, resume, teacher_config)
+    teacher_model = teacher_for_evaluation(teacher_checkpoint, teacher_config)
     loaders = build_eval_loaders(quick_eval)
     names = method_names(configs)
     runs: Dict[str, List[dict]] = {name: [] for name in names.values()}
@@ -338,7 +379,8 @@ def compare_methods(configs: List[str],
     table = format_comparison_table(summary)
     epochs = budget.epochs or 'those of each config'
     notes = [
-        f'Seeds: {seeds}. Teacher: {teacher_checkpoint}. Epochs: '
+        f'Seeds: {seeds}. Teacher: {teacher_checkpoint} (config '
+        f'{teacher_config}). Epochs: '
         f'{epochs}. Held-out images: '
         f'{len(loaders["test"].dataset)}.',
         'Train time / epoch: wall time of the whole training run (start-up '
@@ -359,6 +401,7 @@ def compare_methods(configs: List[str],
                 seeds=seeds,
                 epochs=budget.epochs,
                 teacher=teacher_checkpoint,
+                teacher_config=teacher_config,
                 skipped=skipped,
                 methods=summary),
             record,

@@ -9,14 +9,15 @@ its renaming in ``student.py`` and its stock model in ``stock_models.py``.
 import os.path as osp
 from typing import Optional
 
-from .files import (StateDict, load_checkpoint_file, save_checkpoint_file,
-                    state_dict_of)
+from .files import (StateDict, load_checkpoint_file, rename,
+                    save_checkpoint_file, state_dict_of)
 from .stock_models import check_stock_fit
-from .student import (model_weights, student_backbone,
+from .student import (mmpretrain_vit_weights, model_weights, student_backbone,
                       torchvision_resnet_weights)
 
 #: Where a student can be exported to.
-EXPORT_TARGETS = ('mmpretrain', 'mmdet', 'timm', 'torchvision')
+EXPORT_TARGETS = ('mmpretrain', 'mmpretrain-vit', 'mmdet', 'timm',
+                  'torchvision')
 
 
 def export_student(src: str,
@@ -34,6 +35,11 @@ def export_student(src: str,
       ``init_cfg=dict(type='Pretrained', checkpoint=dst,
       prefix='backbone.')``. The config that loads it builds the student's
       own backbone, so nothing is checked.
+    * ``mmpretrain-vit``: a timm ViT student as mmpretrain's
+      ``VisionTransformer`` (``{'meta', 'state_dict': {backbone.*}}`` by its
+      names), e.g. ``arch='deit-tiny'`` for ``vit_tiny_patch16_224``;
+      ``meta['stock_model']`` says how to build it. Its default
+      ``out_type='cls_token'`` gives the student's pooled feature.
     * ``mmdet``: ``{'meta', 'state_dict': {conv1.*, ..., layer4.*}}`` by
       torchvision's names (ResNet students only), which mmdet's ``ResNet``
       and C4 ``ResLayer`` load through ``init_cfg=dict(type='Pretrained',
@@ -43,7 +49,7 @@ def export_student(src: str,
     * ``torchvision``: the state dict of a torchvision ResNet without
       ``fc`` (ResNet students only).
 
-    For ``mmdet``, ``timm`` and ``torchvision`` the library's stock model
+    For every target but ``mmpretrain`` the library's stock model
     (built without weights) must load the result: a student of another
     width or depth is refused unless ``allow_mismatch`` is set.
 
@@ -53,7 +59,8 @@ def export_student(src: str,
         dst (str): The file to write.
         to (str): One of :data:`EXPORT_TARGETS`.
         model_name (str, optional): The stock model to check against, e.g.
-            ``'efficientnet_b0'``. Defaults to None: the stock ResNet of a
+            ``'efficientnet_b0'`` (for ``mmpretrain-vit`` the timm ViT whose
+            shape it has). Defaults to None: the stock ResNet of a
             ResNet student's blocks, or the ``model.backbone.model_name``
             of the checkpoint's config.
         allow_mismatch (bool): Write a student that the stock model cannot
@@ -73,15 +80,19 @@ def export_student(src: str,
     backbone = student_backbone(state_dict_of(checkpoint), source=src)
     if to == 'mmpretrain':
         exported = backbone
+    elif to == 'mmpretrain-vit':
+        exported = mmpretrain_vit_weights(backbone, src)
     elif to == 'timm':
         exported = model_weights(backbone)
     else:
         exported = torchvision_resnet_weights(backbone, src, library=to)
+    meta = dict(source=osp.basename(src), exported_to=to)
     if to != 'mmpretrain':
-        check_stock_fit(exported, checkpoint, to, src, dst, model_name,
-                        allow_mismatch)
-    if to in ('mmpretrain', 'mmdet'):
-        meta = dict(source=osp.basename(src), exported_to=to)
+        meta['stock_model'] = check_stock_fit(exported, checkpoint, to, src,
+                                              dst, model_name, allow_mismatch)
+    if to == 'mmpretrain-vit':
+        exported = rename(exported, [('', 'backbone.')])
+    if to in ('mmpretrain', 'mmpretrain-vit', 'mmdet'):
         save_checkpoint_file(dict(meta=meta, state_dict=exported), dst)
     else:
         save_checkpoint_file(exported, dst)

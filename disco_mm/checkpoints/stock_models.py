@@ -1,7 +1,8 @@
 """The check that a target library's stock model loads an exported student.
 
 timm, torchvision and mmdet build their models from a name (``resnet18``,
-``efficientnet_b0``); a student of another width or depth exports to names
+``efficientnet_b0``), mmpretrain its ``VisionTransformer`` from an ``arch``
+(``'deit-tiny'``); a student of another width or depth exports to names
 that such a model cannot load. :func:`check_stock_fit` builds the stock
 model without weights and compares keys and shapes before anything is
 written.
@@ -24,6 +25,11 @@ STOCK_RESNET_DEPTHS = {
     ('Bottleneck', (3, 4, 23, 3)): 101,
     ('Bottleneck', (3, 8, 36, 3)): 152,
 }
+
+#: mmpretrain's ``VisionTransformer`` archs a timm ViT student may have, by
+#: the name an mmpretrain config gives.
+MMPRETRAIN_VIT_ARCHS = ('deit-tiny', 'deit-small', 'deit-base', 'large',
+                        'huge')
 
 #: The flag of extract_student.py that writes a file the stock model of the
 #: target library cannot load.
@@ -134,16 +140,60 @@ def stock_model_name(weights: StateDict, checkpoint: dict, to: str,
     return name
 
 
+def mmpretrain_vit(name: str) -> StockModel:
+    """Builds mmpretrain's ``VisionTransformer`` of a timm ViT's shape.
+
+    Args:
+        name (str): The timm model, e.g. ``'vit_tiny_patch16_224'``.
+
+    Returns:
+        StockModel: ``VisionTransformer`` with the arch of
+        :data:`MMPRETRAIN_VIT_ARCHS` of the same widths (else the widths
+        as an arch dict), image and patch size.
+
+    Raises:
+        StockModelMismatchError: The timm model is no ViT pooled by its
+            class token.
+    """
+    import timm
+    from mmpretrain.models import VisionTransformer
+    model = timm.create_model(name, pretrained=False, num_classes=0)
+    if not (isinstance(model, timm.models.VisionTransformer)
+            and model.global_pool == 'token'):
+        raise StockModelMismatchError(
+            f"timm's {name} is not a ViT pooled by its class token, which "
+            "mmpretrain's VisionTransformer is: export it with --to timm.")
+    block = model.blocks[0]
+    widths = dict(
+        embed_dims=model.embed_dim,
+        num_layers=len(model.blocks),
+        num_heads=block.attn.num_heads,
+        feedforward_channels=block.mlp.fc1.out_features)
+    arch = next((arch for arch in MMPRETRAIN_VIT_ARCHS
+                 if VisionTransformer.arch_zoo[arch] == widths), widths)
+    img_size, patch_size = (model.patch_embed.img_size[0],
+                            model.patch_embed.patch_size[0])
+    vit = VisionTransformer(
+        arch=arch, img_size=img_size, patch_size=patch_size)
+    return StockModel(
+        f"mmpretrain's VisionTransformer(arch={arch!r}, "
+        f'img_size={img_size}, patch_size={patch_size})', vit.state_dict())
+
+
 def stock_model(to: str, name: str) -> StockModel:
     """Builds the target library's stock model, without weights.
 
     Args:
-        to (str): ``'timm'``, ``'torchvision'`` or ``'mmdet'``.
-        name (str): The model's name, e.g. ``'resnet18'``.
+        to (str): ``'timm'``, ``'torchvision'``, ``'mmdet'`` or
+            ``'mmpretrain-vit'``.
+        name (str): The model's name, e.g. ``'resnet18'``; for
+            ``'mmpretrain-vit'`` the timm ViT whose shape it has.
 
     Returns:
         StockModel: The model's build call and state dict.
     """
+    if to == 'mmpretrain-vit':
+        return mmpretrain_vit(name)
     if to == 'timm':
         import timm
         model = timm.create_model(name, pretrained=False, num_classes=0)
@@ -235,18 +285,24 @@ def custom_model_hint(weights: StateDict, to: str, name: str) -> str:
 
 def check_stock_fit(weights: StateDict, checkpoint: dict, to: str, src: str,
                     dst: str, model_name: Optional[str],
-                    allow_mismatch: bool) -> None:
+                    allow_mismatch: bool) -> Optional[str]:
     """Checks that the target library's stock model loads an export.
 
     Args:
         weights (dict): The tensors to write.
         checkpoint (dict): The loaded training checkpoint.
-        to (str): ``'timm'``, ``'torchvision'`` or ``'mmdet'``.
+        to (str): ``'timm'``, ``'torchvision'``, ``'mmdet'`` or
+            ``'mmpretrain-vit'``.
         src (str): The training checkpoint, for messages.
         dst (str): The file to write, for messages.
         model_name (str, optional): The stock model's name; None to infer
             it (see :func:`stock_model_name`).
         allow_mismatch (bool): Only warn about a mismatch.
+
+    Returns:
+        str, optional: How the stock model that loads ``weights`` is built,
+        e.g. ``"mmpretrain's VisionTransformer(arch='deit-tiny', ...)"``;
+        None when ``weights`` are written unchecked or for a mismatch.
 
     Raises:
         StockModelMismatchError: The stock model cannot load ``weights``
@@ -261,11 +317,11 @@ def check_stock_fit(weights: StateDict, checkpoint: dict, to: str, src: str,
             f'{error} Writing {dst} unchecked.',
             logger='current',
             level=logging.WARNING)
-        return
+        return None
     stock = stock_model(to, name)
     problems = stock_mismatch(weights, stock)
     if not problems:
-        return
+        return stock.call
     details = ''.join(f'\n  {problem}' for problem in problems)
     mismatch = (f'{stock.call} cannot load the student of {src}:{details}\n'
                 f'{custom_model_hint(weights, to, name)}')
@@ -279,3 +335,4 @@ def check_stock_fit(weights: StateDict, checkpoint: dict, to: str, src: str,
         f'{mismatch}',
         logger='current',
         level=logging.WARNING)
+    return None

@@ -4,8 +4,12 @@ A disco_mm training checkpoint holds the student under ``backbone.*``
 beside its projector, momentum encoder and queue. These functions take the
 backbone out and rename it for the library that will load it: mmpretrain
 keeps ``backbone.*``, timm wants the wrapped model's own names, torchvision
-and mmdet the names of torchvision's ResNet.
+and mmdet the names of torchvision's ResNet, mmpretrain's
+``VisionTransformer`` its own names for a timm ViT's.
 """
+import re
+from typing import Optional
+
 from .files import (CheckpointFormatError, StateDict, first_keys, has_prefix,
                     rename)
 
@@ -55,6 +59,79 @@ def model_weights(backbone: StateDict) -> StateDict:
     prefix = ('backbone.model.'
               if has_prefix(backbone, 'backbone.model.') else 'backbone.')
     return rename(backbone, [(prefix, '')])
+
+
+#: A timm ``VisionTransformer``'s keys (the pattern) by the names of
+#: mmpretrain's ``VisionTransformer`` (the replacement): patch embedding,
+#: pre-norm blocks of attention and MLP, the final norm after the blocks.
+TIMM_TO_MMPRETRAIN_VIT = (
+    (r'(cls_token|pos_embed)', r'\1'),
+    (r'patch_embed\.proj\.(weight|bias)', r'patch_embed.projection.\1'),
+    (r'blocks\.(\d+)\.norm([12])\.(weight|bias)', r'layers.\1.ln\2.\3'),
+    (r'blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)',
+     r'layers.\1.attn.\2.\3'),
+    (r'blocks\.(\d+)\.mlp\.fc1\.(weight|bias)',
+     r'layers.\1.ffn.layers.0.0.\2'),
+    (r'blocks\.(\d+)\.mlp\.fc2\.(weight|bias)',
+     r'layers.\1.ffn.layers.1.\2'),
+    (r'norm\.(weight|bias)', r'ln1.\1'),
+)
+
+
+def mmpretrain_vit_key(key: str) -> Optional[str]:
+    """Names a timm ViT tensor as mmpretrain's ``VisionTransformer`` does.
+
+    Args:
+        key (str): The tensor's timm name, e.g. ``'blocks.0.mlp.fc1.weight'``.
+
+    Returns:
+        str, optional: Its mmpretrain name, e.g.
+        ``'layers.0.ffn.layers.0.0.weight'``; None for a tensor mmpretrain's
+        ``VisionTransformer`` does not have.
+    """
+    for pattern, replacement in TIMM_TO_MMPRETRAIN_VIT:
+        match = re.fullmatch(pattern, key)
+        if match:
+            return match.expand(replacement)
+    return None
+
+
+def mmpretrain_vit_weights(backbone: StateDict, source: str) -> StateDict:
+    """Returns a timm ViT student's tensors by mmpretrain's ViT names.
+
+    mmpretrain's ``VisionTransformer`` (``out_type='cls_token'``, the
+    default) then gives the student's pooled feature: the class token
+    after the final norm.
+
+    Args:
+        backbone (dict): ``backbone.*`` tensors of a ``TimmPooledBackbone``
+            around a timm ``VisionTransformer``.
+        source (str): The file, for the error message.
+
+    Returns:
+        dict: A state dict of mmpretrain's ``VisionTransformer``.
+
+    Raises:
+        CheckpointFormatError: The student has tensors mmpretrain's
+            ``VisionTransformer`` has no place for (another model, or a ViT
+            with register tokens, layer scale, a norm before the blocks or
+            after pooling).
+    """
+    renamed, foreign = {}, []
+    for key, value in model_weights(backbone).items():
+        new_key = mmpretrain_vit_key(key)
+        if new_key is None:
+            foreign.append(key)
+        else:
+            renamed[new_key] = value
+    if foreign:
+        raise CheckpointFormatError(
+            f'The student of {source} is not a timm ViT of the layout of '
+            "mmpretrain's VisionTransformer (class token, learned position "
+            'embedding, pre-norm blocks, final norm): it has '
+            f'{first_keys(foreign)}. Export it with --to timm or --to '
+            'mmpretrain.')
+    return renamed
 
 
 def torchvision_resnet_weights(backbone: StateDict,

@@ -89,6 +89,49 @@ def test_tiny_comparison_writes_one_table(tmp_path, run_tool):
     assert [row[5] for row in resumed] == ['n/a'] * len(METHODS)
 
 
+VIT_TEACHER = 'mocov3/mocov3_vit-w192-d6-p4_1xb64-adamw-coslr-100e_digits.py'
+
+
+def test_teacher_config_trains_and_evaluates_that_teacher(tmp_path, run_tool):
+    """A MoCo-v3 ViT teacher trained and evaluated by --teacher-config, the
+    ResNet student of its DisCo config distilled from it, and the ViT
+    student's MoCo-v3 baseline beside it."""
+    work_dir = tmp_path / 'compare'
+    output = run_tool([
+        sys.executable, 'tools/analysis_tools/compare_methods.py',
+        '--work-dir',
+        str(work_dir), '--teacher-config', VIT_TEACHER, '--configs',
+        'disco/*_mocov3-vit-*_digits.py', 'mocov3/*w96*_digits.py',
+        '--epochs', '1',
+        '--teacher-epochs', '1', '--train-images', '16', '--quick-eval',
+        '--cfg-options', 'train_dataloader.batch_size=8',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False'
+    ])
+    assert ('seed 0: training teacher '
+            'mocov3_vit-w192-d6-p4_1xb64-adamw-coslr-100e_digits' in output)
+    teacher = work_dir / 'teacher' / 'epoch_1.pth'
+    assert f"Teacher checkpoint {teacher}: format 'mmpretrain'" in output
+    results = json.loads((work_dir / 'results.json').read_text())
+    assert results['teacher_config'].endswith(VIT_TEACHER)
+    method = results['methods']['disco']
+    assert method['student'] == 'ResNet-18 (0.70M)'
+    # the cosine to the ViT teacher's 128-d embedding
+    assert -1 <= method['teacher_cosine']['mean'] <= 1
+    baseline = results['methods']['mocov3']
+    assert baseline['student'] == 'VisionTransformer (0.68M)'
+    assert 0 <= baseline['knn_top1']['mean'] <= 100
+
+
+def test_teacher_config_must_name_one_config(tmp_path, tool):
+    with pytest.raises(SystemExit, match='--teacher-config mocov3/nothing.py'
+                       ' names 0 configs'):
+        tool.main([
+            '--work-dir',
+            str(tmp_path), '--teacher-config', 'mocov3/nothing.py'
+        ])
+
+
 @pytest.fixture(scope='module')
 def tool(repo_root):
     """The tool's command line imported as a module."""

@@ -21,13 +21,19 @@ from disco_mm.checkpoints import (CheckpointFormatError,
                                   StockModelMismatchError)
 from disco_mm.models.teachers import TeacherCheckpointError
 
-# Students of docs/method.md section 3 by timm name: feature width and the
-# official backbone parameter count.
+# Students of docs/method.md section 3 and the transformer students by timm
+# name: feature width and the backbone parameter count (timm's 5.7M and 6.7M
+# for ViT-Tiny/16 and XCiT-Tiny-12/16 count their 1000-class classifier,
+# 193,000 parameters).
 STUDENTS = {
     'resnet18': (512, 11_176_512),
     'efficientnet_b0': (1280, 4_007_548),
     'mobilenetv3_large_100': (1280, 4_202_032),
+    'vit_tiny_patch16_224': (192, 5_524_416),
+    'xcit_tiny_12_p16_224': (192, 6_523_272),
 }
+#: The transformer students of STUDENTS, which take 224 px images.
+TRANSFORMER_STUDENTS = ('vit_tiny_patch16_224', 'xcit_tiny_12_p16_224')
 
 
 def student_backbone(name):
@@ -51,6 +57,13 @@ def load_tool(import_tool):
 def images():
     """Two random 32x32 images."""
     return torch.randn(2, 3, 32, 32)
+
+
+def student_images(name, images):
+    """``images``, or two random 224 px images for a transformer student."""
+    if name in TRANSFORMER_STUDENTS:
+        return torch.randn(2, 3, 224, 224)
+    return images
 
 
 def timm_encoder(model_name, prefix, hidden=32, out=4):
@@ -269,6 +282,7 @@ def parameter_count(module):
 @pytest.mark.parametrize('name', list(STUDENTS))
 def test_extract_student_to_timm(tmp_path, load_tool, trained_student, images,
                                  name):
+    images = student_images(name, images)
     src, model = trained_student(name)
     dst = str(tmp_path / f'{name}_timm.pth')
     load_tool('extract_student').main([src, dst, '--to', 'timm'])
@@ -284,6 +298,54 @@ def test_extract_student_to_timm(tmp_path, load_tool, trained_student, images,
         feature = timm_model.forward_head(
             timm_model.forward_features(images), pre_logits=True)
     torch.testing.assert_close(feature, pooled_student_feature(model, images))
+
+
+def test_extract_vit_student_to_mmpretrain_vision_transformer(
+        tmp_path, load_tool, trained_student):
+    src, model = trained_student('vit_tiny_patch16_224')
+    dst = str(tmp_path / 'vit_tiny_mmpretrain.pth')
+    load_tool('extract_student').main([src, dst, '--to', 'mmpretrain-vit'])
+    exported = torch.load(dst, weights_only=True)
+    assert exported['meta']['stock_model'] == (
+        "mmpretrain's VisionTransformer(arch='deit-tiny', img_size=224, "
+        'patch_size=16)')
+    assert all(key.startswith('backbone.') for key in exported['state_dict'])
+    vit = MODELS.build(
+        dict(
+            type='VisionTransformer',
+            arch='deit-tiny',
+            img_size=224,
+            patch_size=16))
+    vit.load_state_dict({
+        key[len('backbone.'):]: value
+        for key, value in exported['state_dict'].items()
+    },
+                        strict=True)
+    vit.eval()  # mmpretrain's backbones return None from train()
+    assert parameter_count(vit) == STUDENTS['vit_tiny_patch16_224'][1]
+    images = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        class_token = vit(images)[-1]
+    torch.testing.assert_close(
+        class_token,
+        pooled_student_feature(model, images),
+        atol=1e-5,
+        rtol=0)
+
+
+@pytest.mark.parametrize('name, message', [
+    ('xcit_tiny_12_p16_224', r'not a timm ViT of the layout of mmpretrain.*'
+     r'it has patch_embed\.proj\.0\.0\.weight.*--to timm'),
+    ('resnet18', 'not a timm ViT of the layout of mmpretrain.*it has '
+     r'conv1\.weight'),
+])
+def test_mmpretrain_vit_export_refuses_other_students(
+        tmp_path, load_tool, trained_student, name, message):
+    src, _ = trained_student(name)
+    dst = str(tmp_path / 'exported.pth')
+    with pytest.raises(CheckpointFormatError, match=message):
+        load_tool('extract_student').main([src, dst, '--to', 'mmpretrain-vit'])
+    assert not osp.exists(dst)
 
 
 def test_extract_student_to_torchvision(tmp_path, load_tool, trained_student,

@@ -1,6 +1,7 @@
 """Trains every method's digits config from one teacher and compares them.
 
-One digits MoCo-v2 teacher is trained once (or given with ``--teacher``);
+One digits teacher is trained once (or given with ``--teacher``): the
+MoCo-v2 ResNet-18 of ``mocov2/``, or the config of ``--teacher-config``;
 every method's digits config then trains its student from that teacher
 under one budget (``--epochs`` sets every ``train_cfg.max_epochs``), each
 in its own work dir. BINGO configs get their bags built from the same
@@ -26,6 +27,9 @@ Example:
         --teacher work_dirs/mocov2_resnet18-w32_1xb64-coslr-100e_digits/epoch_100.pth
     python tools/analysis_tools/compare_methods.py --configs \\
         mocov2/mocov2_resnet18-w16_1xb64-coslr-60e_digits.py 'bingo/*_digits.py'
+    python tools/analysis_tools/compare_methods.py --teacher-config \
+        mocov3/mocov3_vit-w192-d6-p4_1xb64-adamw-coslr-100e_digits.py \
+        --configs 'disco/*_mocov3-vit-*_digits.py'
 """
 import argparse
 import os
@@ -36,6 +40,7 @@ from mmengine.config import DictAction
 
 # Importing disco_mm registers its components before any config loads.
 from disco_mm.apis import keep_freed_cpu_memory
+from disco_mm.apis.experiments import TEACHER
 from disco_mm.apis.method_comparison import (DEFAULT_CONFIGS, Budget,
                                              compare_methods, resolve_configs)
 
@@ -57,6 +62,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--teacher',
         help='teacher checkpoint of the digits teacher config; without it '
         'the teacher is trained once first')
+    parser.add_argument(
+        '--teacher-config',
+        default=TEACHER.config,
+        help='config of the teacher, relative to configs/ or the current '
+        'folder: trained without --teacher, and the teacher of the cosine '
+        'column; --configs must distil from a teacher of its architecture '
+        f'(default: {TEACHER.config})')
     parser.add_argument(
         '--teacher-epochs',
         type=int,
@@ -99,10 +111,15 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f'[compare_methods] error: {error}', file=sys.stderr)
     if not configs:
         sys.exit('[compare_methods] error: no config to train.')
+    teacher_configs, _ = resolve_configs([args.teacher_config])
+    if len(teacher_configs) != 1:
+        sys.exit(f'[compare_methods] error: --teacher-config '
+                 f'{args.teacher_config} names {len(teacher_configs)} '
+                 'configs; give the path of one teacher config.')
     compare_methods(configs, errors, args.work_dir, args.seeds,
                     Budget(args.epochs, args.train_images, args.cfg_options),
                     args.teacher, args.teacher_epochs, args.quick_eval,
-                    args.resume)
+                    args.resume, teacher_configs[0])
 
 
 if __name__ == '__main__':

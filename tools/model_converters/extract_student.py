@@ -6,6 +6,10 @@ teacher), for:
 * ``--to mmpretrain``: ``{'state_dict': {backbone.*}}``; a linear-eval
   config loads it through its backbone's
   ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``.
+* ``--to mmpretrain-vit``: a timm ViT student (``vit_tiny_patch16_224``,
+  ...) by the names of mmpretrain's ``VisionTransformer`` of the same shape
+  (``arch='deit-tiny'``, ...; the file's ``meta['stock_model']``), loaded
+  the same way; its class-token output is the student's pooled feature.
 * ``--to mmdet``: ``{'state_dict': {conv1.*, ..., layer4.*}}`` for
   mmdet's ResNet and C4 shared head (ResNet students; the same as
   ``to_mmdet.py``).
@@ -15,7 +19,7 @@ teacher), for:
 * ``--to torchvision``: ``torchvision.models.resnet18()`` (or 34, 50, ...)
   misses only ``fc`` (ResNet students).
 
-For timm, torchvision and mmdet the file is checked against the library's
+For every target but mmpretrain the file is checked against the library's
 stock model (built without weights): a student it cannot load, e.g. a
 ResNet-18 of another width, is refused with the keys and shapes that
 differ. ``--allow-mismatch`` writes it anyway, for a model built with the

@@ -90,8 +90,8 @@ class DistilledSelfSup(BaseModel):
             raise ValueError(
                 f'{type(built).__name__} keeps {own_state} on itself, not in '
                 'a submodule; DistilledSelfSup can only adopt students whose '
-                'state lives in submodules (BYOL, SimSiam). For MoCo use '
-                'DisCo, which has its own queue.')
+                'state lives in submodules (BYOL, SimSiam, MoCoV3). For MoCo '
+                '(v1/v2) use DisCo, which has its own queue.')
         # The student object runs its own loss(); its modules are
         # registered here, not the object itself, so that parameters and
         # checkpoint keys carry no extra prefix.

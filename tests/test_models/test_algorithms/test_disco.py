@@ -1,7 +1,12 @@
 """DisCo: both loss terms against a hand computation, and what trains."""
+import os.path as osp
+
 import pytest
+import timm
 import torch
+from mmengine.config import Config
 from mmengine.runner.checkpoint import load_state_dict
+from mmpretrain.registry import MODELS
 
 from disco_mm.checkpoints import CheckpointFormatError
 
@@ -168,3 +173,32 @@ def test_teacher_without_queue_is_refused(build_tiny, tiny_cfg, tiny_teacher):
                        match="no MoCo queue.*'module.queue'.*'queue'"):
         disco_with_teacher(
             build_tiny, tiny_cfg, tiny_teacher[0], queue_from_teacher=True)
+
+
+@pytest.mark.parametrize('config, model_name, parameters', [
+    ('disco_vit-tiny-p16_mocov2-r50_8xb32-adamw-coslr-200e_in1k.py',
+     'vit_tiny_patch16_224', 5_524_416),
+    ('disco_xcit-tiny-12-p16_mocov2-r50_8xb32-adamw-coslr-200e_in1k.py',
+     'xcit_tiny_12_p16_224', 6_523_272),
+])
+def test_transformer_students_have_timms_model_and_the_widened_projector(
+        repo_root, config, model_name, parameters):
+    cfg = Config.fromfile(osp.join(repo_root, 'configs', 'disco', config))
+    backbone = MODELS.build(cfg.model.backbone)
+    neck = MODELS.build(cfg.model.neck)
+    # timm's own count (its 5.7M / 6.7M with the 1000-class classifier)
+    stock = timm.create_model(model_name, num_classes=0)
+    assert parameter_count(backbone) == parameter_count(stock) == parameters
+    assert [(layer.in_features, layer.out_features)
+            for layer in neck.modules()
+            if isinstance(layer, torch.nn.Linear)] == [(192, 2048),
+                                                       (2048, 128)]
+    backbone.eval()
+    with torch.no_grad():
+        embedding = neck(backbone(torch.randn(2, 3, 224, 224)))[0]
+    assert embedding.shape == (2, 128)
+
+
+def parameter_count(module):
+    """Number of parameters of a module."""
+    return sum(param.numel() for param in module.parameters())

@@ -1,4 +1,5 @@
-"""DisCo's distillation on mmpretrain's BYOL / SimSiam / SwAV, by hand."""
+"""DisCo's distillation on mmpretrain's BYOL / SimSiam / SwAV / MoCo-v3, by
+hand."""
 import copy
 import os.path as osp
 
@@ -87,6 +88,68 @@ def test_losses_match_hand_computation(build, views, distill_from):
             embedding = reference.neck(reference.backbone(view))[0]
             if distill_from == 'predictor':
                 embedding = reference.head.predictor([embedding])[0]
+            teacher = reference.teacher.neck(
+                reference.teacher.backbone(view))[0]
+            squared_error += (length_one(embedding) -
+                              length_one(teacher)).pow(2).sum()
+    torch.testing.assert_close(
+        losses['loss_distill'],
+        DISTILL_SCALE * squared_error,
+        rtol=1e-9,
+        atol=1e-9)
+
+
+def tiny_mocov3(backbone):
+    """mmpretrain's MoCo-v3 (no queue) on the tiny backbone, 4 dimensions."""
+    return dict(
+        type='MoCoV3',
+        base_momentum=0.01,
+        backbone=backbone,
+        neck=dict(
+            type='NonLinearNeck',
+            in_channels=64,
+            hid_channels=16,
+            out_channels=4,
+            num_layers=3,
+            with_bias=False,
+            with_last_bn=True,
+            with_last_bn_affine=False,
+            with_last_bias=False,
+            with_avg_pool=True),
+        head=dict(
+            type='MoCoV3Head',
+            predictor=dict(
+                type='NonLinearNeck',
+                in_channels=4,
+                hid_channels=16,
+                out_channels=4,
+                num_layers=2,
+                with_bias=False,
+                with_last_bn=True,
+                with_last_bn_affine=False,
+                with_last_bias=False,
+                with_avg_pool=False),
+            loss=dict(type='CrossEntropyLoss', loss_weight=0.4),
+            temperature=0.2))
+
+
+def test_mocov3_student_distils_its_projector_output(build, tiny_cfg,
+                                                     views):
+    """MoCo-v3 keeps its momentum encoder in a submodule: it is adopted,
+    and both views' projections are distilled."""
+    model = build(student=tiny_mocov3(tiny_cfg['backbone']))
+    assert {key.split('.')[0]
+            for key in model.state_dict()} == {
+                'backbone', 'neck', 'head', 'momentum_encoder'
+            }
+    reference = copy.deepcopy(model)
+    losses = model.loss(list(views), [])
+    student_loss = copy.deepcopy(reference).student.loss(list(views), [])
+    torch.testing.assert_close(losses['loss_student'], student_loss['loss'])
+    squared_error = 0
+    with torch.no_grad():
+        for view in views:
+            embedding = reference.neck(reference.backbone(view))[0]
             teacher = reference.teacher.neck(
                 reference.teacher.backbone(view))[0]
             squared_error += (length_one(embedding) -

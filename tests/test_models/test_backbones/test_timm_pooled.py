@@ -25,8 +25,26 @@ STUDENTS = {
     'mobilenetv3_large':
     (dict(type='TimmPooledBackbone',
           model_name='mobilenetv3_large_100'), 4_202_032, 1280),
+    # timm's 5.7M and 6.7M count the 1000-class classifier (193,000)
+    'vit_tiny':
+    (dict(type='TimmPooledBackbone',
+          model_name='vit_tiny_patch16_224'), 5_524_416, 192),
+    'xcit_tiny_12':
+    (dict(type='TimmPooledBackbone',
+          model_name='xcit_tiny_12_p16_224'), 6_523_272, 192),
 }
-TIMM_STUDENTS = ['efficientnet_b0', 'efficientnet_b1', 'mobilenetv3_large']
+TIMM_STUDENTS = [
+    'efficientnet_b0', 'efficientnet_b1', 'mobilenetv3_large', 'vit_tiny',
+    'xcit_tiny_12'
+]
+#: The image side of each student's tests: the ViTs need their 224 px.
+IMAGE_SIZE = dict(vit_tiny=224, xcit_tiny_12=224)
+
+
+def random_images(name):
+    """Two random images of the side ``name`` takes (32 px by default)."""
+    size = IMAGE_SIZE.get(name, 32)
+    return torch.randn(2, 3, size, size)
 
 
 @pytest.fixture(scope='module')
@@ -52,7 +70,7 @@ def test_student_parameters_and_feature_width(student, name):
     backbone = student(name)
     assert sum(p.numel() for p in backbone.parameters()) == parameters
     with torch.no_grad():
-        features = backbone(torch.randn(2, 3, 32, 32))
+        features = backbone(random_images(name))
     assert features[-1].shape[:2] == (2, width)
 
 
@@ -61,7 +79,7 @@ def test_output_is_timm_pooled_feature(student, name):
     backbone = student(name)
     reference = timm.create_model(backbone.model_name, num_classes=0).eval()
     reference.load_state_dict(backbone.model.state_dict())
-    images = torch.randn(2, 3, 32, 32)
+    images = random_images(name)
     with torch.no_grad():
         outputs = backbone(images)
         expected = reference.forward_head(
@@ -92,6 +110,18 @@ def test_mobilenetv3_pools_before_conv_head(student):
         output = backbone(images)[0]
     torch.testing.assert_close(output, pooled_first)
     assert not torch.allclose(output, head_first, atol=1e-3)
+
+
+@pytest.mark.parametrize('model_name', [
+    'vit_tiny_patch16_224', 'xcit_tiny_12_p16_224', 'deit_small_patch16_224',
+    'vit_small_patch32_224'
+])
+def test_any_timm_vit_by_name_has_timms_parameters(model_name):
+    backbone = TimmPooledBackbone(model_name)
+    reference = timm.create_model(model_name, num_classes=0)
+    assert (sum(p.numel() for p in backbone.parameters()) == sum(
+        p.numel() for p in reference.parameters()))
+    assert backbone.num_features == reference.embed_dim
 
 
 def test_passes_timm_arguments():
