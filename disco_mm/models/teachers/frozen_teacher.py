@@ -98,7 +98,9 @@ class FrozenTeacher(BaseModule):
                  precision: str = 'fp32',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.dtype = supported_dtype(precision, 'model.teacher.precision')
+        dtype = supported_dtype(precision, 'model.teacher.precision')
+        #: The lower type the teacher computes in; None: the inputs' own.
+        self.reduced_dtype = None if dtype == torch.float32 else dtype
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck else None
         self.checkpoint = checkpoint
@@ -108,7 +110,8 @@ class FrozenTeacher(BaseModule):
         self.normalize = normalize
         self.checksums: Dict[str, str] = {}
         self.load_checkpoint(checkpoint)
-        self._cast_to_precision()
+        if self.reduced_dtype:
+            self._cast_to_precision()
         self.requires_grad_(False)
         self.train(False)
         self._register_state_dict_hook(self._drop_from_state_dict)
@@ -230,7 +233,7 @@ class FrozenTeacher(BaseModule):
                     *module.buffers(recurse=False)
             ]:
                 if tensor.is_floating_point():
-                    tensor.data = tensor.data.to(self.dtype)
+                    tensor.data = tensor.data.to(self.reduced_dtype)
 
     def identity(self) -> Dict[str, str]:
         """Returns the teacher's files and their SHA-256.
@@ -303,15 +306,17 @@ class FrozenTeacher(BaseModule):
             inputs (torch.Tensor): Images, NxCxHxW.
 
         Returns:
-            torch.Tensor: Float32 embeddings, NxD, of unit length unless
+            torch.Tensor: Embeddings, NxD, of the inputs' type (float32 from
+            a teacher of lower precision), of unit length unless
             ``normalize`` is False.
         """
-        features = self.backbone(inputs.to(self.dtype))
+        features = self.backbone(
+            inputs.to(self.reduced_dtype) if self.reduced_dtype else inputs)
         if self.neck is None:
             embedding = features[-1].mean(dim=(2, 3))
         else:
             embedding = self.neck(features)[0]
-        embedding = embedding.float()
+        embedding = embedding.to(inputs.dtype)
         return F.normalize(embedding, dim=1) if self.normalize else embedding
 
     @staticmethod
