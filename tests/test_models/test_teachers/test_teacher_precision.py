@@ -121,3 +121,43 @@ def test_tool_compares_both_teachers_on_the_config_loader(
     first = report['losses']['loss_contrastive']
     assert first['twin'][0] == pytest.approx(first['fp32'][0], rel=1e-2)
     assert report['relative_gap']['loss']['max'] < 0.05
+
+
+@native_bf16
+def test_bf16_transformer_teacher_is_close_to_fp32(tmp_path):
+    # LayerNorm and fused attention in bfloat16 too
+    backbone = dict(
+        type='TimmPooledBackbone',
+        model_name='vit_tiny_patch16_224',
+        img_size=32,
+        patch_size=4,
+        depth=2,
+        embed_dim=64,
+        num_heads=2)
+    weights = MODELS.build(backbone).state_dict()
+    path = str(tmp_path / 'vit.pth')
+    torch.save({
+        'state_dict':
+        {f'backbone.{key}': value
+         for key, value in weights.items()}
+    }, path)
+
+    def teacher(teacher_precision):
+        return MODELS.build(
+            dict(
+                type='FrozenTeacher',
+                backbone=backbone,
+                neck=None,
+                checkpoint=path,
+                format='mmpretrain',
+                precision=teacher_precision))
+
+    reduced = teacher('bf16')
+    assert reduced.backbone.model.blocks[0].norm1.weight.dtype == (
+        torch.bfloat16)
+    images = torch.rand(8, 3, 32, 32)
+    full_embedding, reduced_embedding = teacher('fp32')(images), reduced(
+        images)
+    assert reduced_embedding.dtype == torch.float32
+    assert F.cosine_similarity(full_embedding,
+                               reduced_embedding).min() > 0.99
