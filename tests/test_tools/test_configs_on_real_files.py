@@ -339,10 +339,13 @@ def test_config_trains_on_real_files(config, config_runs):
     checkpoint = config_runs.train(config)
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     if cfg.model.get('teacher'):
-        # the teacher file's layout is recognised as its format
+        # the teacher file's layout is read as its format: recognised
+        # from its keys, or as the config names it
         layout = teacher_layout(cfg.model.teacher.to_dict())
+        how = ('as named' if cfg.model.teacher.get('format', 'auto') != 'auto'
+               else 'detected from its keys')
         log = config_runs.logs[config, 'tools/train.py', ()]
-        assert f"format '{layout}' (detected from its keys" in log
+        assert f"format '{layout}' ({how}" in log
     state = torch.load(checkpoint, map_location='cpu', weights_only=True)
     assert state['meta']['epoch'] == 1 and state['meta']['iter'] >= 1
     tensors = state['state_dict'].values()
