@@ -33,11 +33,11 @@ def build_pair(cfg: Config, precision: str) -> List[torch.nn.Module]:
         list: The two models, the twin second, with equal student weights.
     """
     init_default_scope('mmpretrain')
+    set_random_seed(cfg.get('randomness', {}).get('seed') or 0)
     models = []
     for teacher_precision in ('fp32', precision):
         model_cfg = copy.deepcopy(cfg.model)
         model_cfg.teacher.precision = teacher_precision
-        set_random_seed(cfg.get('randomness', {}).get('seed') or 0)
         model = MODELS.build(model_cfg)
         model.init_weights()
         models.append(model.train())

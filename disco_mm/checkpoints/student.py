@@ -7,11 +7,10 @@ keeps ``backbone.*``, timm wants the wrapped model's own names, torchvision
 and mmdet the names of torchvision's ResNet, mmpretrain's
 ``VisionTransformer`` its own names for a timm ViT's.
 """
-import re
-from typing import Optional
 
 from .files import (CheckpointFormatError, StateDict, first_keys, has_prefix,
                     rename)
+from .vit_names import vit_names
 
 #: The top-level modules of a torchvision ResNet without its classifier.
 TORCHVISION_RESNET_MODULES = ('conv1', 'bn1', 'layer1', 'layer2', 'layer3',
@@ -61,41 +60,6 @@ def model_weights(backbone: StateDict) -> StateDict:
     return rename(backbone, [(prefix, '')])
 
 
-#: A timm ``VisionTransformer``'s keys (the pattern) by the names of
-#: mmpretrain's ``VisionTransformer`` (the replacement): patch embedding,
-#: pre-norm blocks of attention and MLP, the final norm after the blocks.
-TIMM_TO_MMPRETRAIN_VIT = (
-    (r'(cls_token|pos_embed)', r'\1'),
-    (r'patch_embed\.proj\.(weight|bias)', r'patch_embed.projection.\1'),
-    (r'blocks\.(\d+)\.norm([12])\.(weight|bias)', r'layers.\1.ln\2.\3'),
-    (r'blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)',
-     r'layers.\1.attn.\2.\3'),
-    (r'blocks\.(\d+)\.mlp\.fc1\.(weight|bias)',
-     r'layers.\1.ffn.layers.0.0.\2'),
-    (r'blocks\.(\d+)\.mlp\.fc2\.(weight|bias)',
-     r'layers.\1.ffn.layers.1.\2'),
-    (r'norm\.(weight|bias)', r'ln1.\1'),
-)
-
-
-def mmpretrain_vit_key(key: str) -> Optional[str]:
-    """Names a timm ViT tensor as mmpretrain's ``VisionTransformer`` does.
-
-    Args:
-        key (str): The tensor's timm name, e.g. ``'blocks.0.mlp.fc1.weight'``.
-
-    Returns:
-        str, optional: Its mmpretrain name, e.g.
-        ``'layers.0.ffn.layers.0.0.weight'``; None for a tensor mmpretrain's
-        ``VisionTransformer`` does not have.
-    """
-    for pattern, replacement in TIMM_TO_MMPRETRAIN_VIT:
-        match = re.fullmatch(pattern, key)
-        if match:
-            return match.expand(replacement)
-    return None
-
-
 def mmpretrain_vit_weights(backbone: StateDict, source: str) -> StateDict:
     """Returns a timm ViT student's tensors by mmpretrain's ViT names.
 
@@ -114,16 +78,11 @@ def mmpretrain_vit_weights(backbone: StateDict, source: str) -> StateDict:
     Raises:
         CheckpointFormatError: The student has tensors mmpretrain's
             ``VisionTransformer`` has no place for (another model, or a ViT
-            with register tokens, layer scale, a norm before the blocks or
-            after pooling).
+            with register tokens, a norm before the blocks or after
+            pooling). Layer scale is renamed (``ls1.gamma`` ->
+            ``attn.gamma1.weight``) and left to the stock-model check.
     """
-    renamed, foreign = {}, []
-    for key, value in model_weights(backbone).items():
-        new_key = mmpretrain_vit_key(key)
-        if new_key is None:
-            foreign.append(key)
-        else:
-            renamed[new_key] = value
+    renamed, foreign = vit_names(model_weights(backbone), to='mmpretrain')
     if foreign:
         raise CheckpointFormatError(
             f'The student of {source} is not a timm ViT of the layout of '

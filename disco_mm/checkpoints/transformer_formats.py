@@ -18,21 +18,10 @@ import torch
 import torch.nn.functional as F
 
 from .files import StateDict, has_prefix, rename
+from .vit_names import vit_names
 
 #: Where the teacher's position embedding is.
 POS_EMBED = 'backbone.model.pos_embed'
-#: ``(pattern, replacement)`` pairs, applied in order, from the names of
-#: mmpretrain's ``VisionTransformer`` to timm's.
-MMPRETRAIN_VIT_NAMES = (
-    (r'^patch_embed\.projection\.', 'patch_embed.proj.'),
-    (r'^ln1\.', 'norm.'),
-    (r'^layers\.(\d+)\.ln(\d)\.', r'blocks.\1.norm\2.'),
-    (r'^layers\.(\d+)\.attn\.gamma1\.weight$', r'blocks.\1.ls1.gamma'),
-    (r'^layers\.(\d+)\.ffn\.gamma2\.weight$', r'blocks.\1.ls2.gamma'),
-    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
-    (r'^layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
-    (r'^layers\.', 'blocks.'),
-)
 
 
 def official_xcit_to_timm(state: StateDict) -> StateDict:
@@ -155,16 +144,17 @@ def read_mocov3(state: StateDict) -> StateDict:
 def read_mmpretrain_vit(state: StateDict) -> StateDict:
     """Reads mmpretrain's ``VisionTransformer`` into timm's names.
 
+    Tensors of no ViT part of :data:`~disco_mm.checkpoints.vit_names.VIT_PARTS`
+    keep their names (the teacher then lists them if it needs them);
     ``neck.*`` (e.g. MoCo-v3's ``NonLinearNeck``) is kept as it is.
     """
-    weights = rename(state, [('neck.', 'neck.')])
-    for key, value in rename(state, [('backbone.', '')]).items():
-        for pattern, replacement in MMPRETRAIN_VIT_NAMES:
-            key, found = re.subn(pattern, replacement, key)
-            if found:
-                break
-        weights['backbone.model.' + key] = value
-    return weights
+    backbone = rename(state, [('backbone.', '')])
+    renamed, unknown = vit_names(backbone, to='timm')
+    renamed.update({key: backbone[key] for key in unknown})
+    return {
+        **rename(state, [('neck.', 'neck.')]),
+        **rename(renamed, [('', 'backbone.model.')])
+    }
 
 
 def resize_grid(grid: torch.Tensor, size: Tuple[int, int], offset: float,

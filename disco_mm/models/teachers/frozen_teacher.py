@@ -55,7 +55,8 @@ class FrozenTeacher(BaseModule):
     ``precision='bf16'`` (or ``'fp16'`` on a GPU) runs the teacher in that
     type while the student trains in float32: its weights are cast once
     after loading (BatchNorm keeps float32 parameters and statistics), its
-    inputs at each call, and its embedding comes back in float32. A machine
+    inputs at each call, and its embedding comes back in the inputs' type
+    (float32 for a float32 student). A machine
     without native support for the type refuses it at build time.
 
     Args:
