@@ -2,7 +2,10 @@
 
 One process (one data-loader worker) runs the config's training pipeline
 (decoding, both augmented views, packing) on JPEG files written from
-random images, and then the same transforms written with torchvision
+random images, once per JPEG decoding backend of mmcv (``cv2``,
+``pillow``, ``turbojpeg``; a backend that does not load on the machine is
+reported with the reason), and then the same transforms written with
+torchvision
 (MoCo-v2's published recipe: random resized crop, colour jitter 0.8,
 grayscale 0.2, Gaussian blur 0.5, flip), decoding with PIL, two views, and
 conversion to tensors. It prints images per second of each (an image = two
@@ -22,6 +25,7 @@ import tempfile
 import time
 from typing import Callable, List
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -32,6 +36,10 @@ from PIL import Image
 from torchvision import transforms as T
 
 import disco_mm  # noqa: F401  (applies the fixes of disco_mm.compat)
+
+
+#: mmcv's decoding backends (``LoadImageFromFile(imdecode_backend=...)``).
+BACKENDS = ['cv2', 'pillow', 'turbojpeg']
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,6 +54,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--image-size', type=int, nargs=2,
                         default=(500, 375), metavar=('W', 'H'),
                         help='size of the JPEG files (ImageNet\'s typical)')
+    parser.add_argument('--backends', nargs='+', default=BACKENDS,
+                        choices=BACKENDS,
+                        help='mmcv\'s JPEG decoding backends to time')
     parser.add_argument('--out', help='also write the JSON to this file')
     return parser.parse_args()
 
@@ -85,10 +96,35 @@ def torchvision_two_views(crop_size: int) -> Callable[[str], list]:
     return two_views
 
 
-def config_two_views(cfg: Config) -> Callable[[str], dict]:
-    """The config's training pipeline, from a file."""
-    pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+def config_two_views(cfg: Config, backend: str) -> Callable[[str], dict]:
+    """The config's training pipeline, from a file, decoding with ``backend``.
+    """
+    transforms = [
+        dict(transform, imdecode_backend=backend)
+        if transform['type'] == 'LoadImageFromFile' else transform
+        for transform in cfg.train_dataloader.dataset.pipeline
+    ]
+    pipeline = Compose(transforms)
     return lambda path: pipeline(dict(img_path=path))
+
+
+def backend_problem(backend: str, path: str) -> str:
+    """Why mmcv cannot decode a JPEG file with ``backend``, or ``''``.
+
+    mmcv loads the turbojpeg library when the backend is first chosen
+    (``mmcv.use_backend``); the default backend is put back afterwards.
+    """
+    with open(path, 'rb') as file:
+        content = file.read()
+    default = mmcv.image.io.imread_backend
+    try:
+        mmcv.use_backend(backend)
+        mmcv.imfrombytes(content, backend=backend)
+    except (ImportError, RuntimeError, OSError) as error:
+        return f'{type(error).__name__}: {str(error).splitlines()[0]}'
+    finally:
+        mmcv.use_backend(default)
+    return ''
 
 
 def crop_size_of(cfg: Config) -> int:
@@ -126,26 +162,34 @@ def main() -> None:
     torch.set_num_threads(1)  # a data-loader worker computes with one
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    speeds, unavailable = {}, {}
     with tempfile.TemporaryDirectory() as directory:
         paths = write_images(directory, args.images, args.image_size)
-        speeds = {
-            'config':
-            images_per_second('config', config_two_views(cfg), paths,
-                              args.rounds),
-            'torchvision':
-            images_per_second('torchvision',
-                              torchvision_two_views(crop_size_of(cfg)),
-                              paths, args.rounds),
-        }
-    print(f'{"pipeline":<14}{"images/s per worker":>22}')
+        for backend in args.backends:
+            problem = backend_problem(backend, paths[0])
+            if problem:
+                unavailable[f'config/{backend}'] = problem
+                continue
+            speeds[f'config/{backend}'] = images_per_second(
+                f'config/{backend}', config_two_views(cfg, backend), paths,
+                args.rounds)
+        speeds['torchvision'] = images_per_second(
+            'torchvision', torchvision_two_views(crop_size_of(cfg)), paths,
+            args.rounds)
+    print(f'{"pipeline":<20}{"images/s per worker":>22}')
     for name, speed in speeds.items():
-        print(f'{name:<14}{speed:>22.1f}')
-    print(f'config / torchvision = '
-          f'{speeds["config"] / speeds["torchvision"]:.2f}')
+        print(f'{name:<20}{speed:>22.1f}')
+    for name, problem in unavailable.items():
+        print(f'{name:<20}{"not available":>22}  ({problem})')
+    for name, speed in speeds.items():
+        if name != 'torchvision':
+            print(f'{name} / torchvision = '
+                  f'{speed / speeds["torchvision"]:.2f}')
     result = json.dumps(
         dict(config=args.config, image_size=args.image_size,
              images=args.images, rounds=args.rounds,
-             images_per_s={k: round(v, 2) for k, v in speeds.items()}))
+             images_per_s={k: round(v, 2) for k, v in speeds.items()},
+             unavailable=unavailable))
     print(result)
     if args.out:
         with open(args.out, 'w') as file:

@@ -1,24 +1,44 @@
 """Times a distillation training step against its floor, on synthetic data.
 
-The floor of a DisCo step is what it cannot avoid: a plain MoCo-v2 step of
-the same student, one more student pass with gradient (DisCo embeds both
-views with gradient, MoCo-v2 one) and the teacher's forward pass on both
-views. In one process, on the same random batches (no data loading), the
-script measures for each row the median step time, images per second and
-peak memory (the process's peak RSS on CPU, the peak of allocated memory
-on GPU), then prints a table and a JSON line:
+The floor of a step is what it cannot avoid: the network passes it makes.
+One training step first counts them (forward hooks on the student's
+backbone, the teacher and the key encoder); then, in one process, on the
+same random batches (no data loading), the script measures for each row
+the median time, images per second and peak memory (the process's peak RSS
+on CPU, the peak of allocated memory on GPU), and prints a table and a
+JSON line:
 
 * ``step``: the config's training step (``model.train_step`` with the
   config's optimizer, data preprocessor and ``--amp``),
-* ``mocov2``: the MoCo-v2 step of the same student and queue,
-* ``student_pass``: one forward and backward pass of the student,
-* ``teacher``: the teacher's forward pass on both views,
-* ``floor``: the sum of the last three.
+* ``mocov2``: for a method built on MoCo-v2 (DisCo), the MoCo-v2 step of
+  the same student and queue: one student pass, one key-encoder pass, the
+  queue, shuffle-BN and the optimizer,
+* ``student_pass``: one forward and backward pass of the student on one
+  view,
+* ``key_encoder``: one pass of the momentum encoder on one view, for the
+  methods that have one,
+* ``teacher``: the teacher's forward pass on one view,
+* ``floor``: the ``mocov2`` row, if any, plus every other counted pass
+  times its row. Outside the ``mocov2`` row the floor leaves out the
+  optimizer's update (about 10 ms for a ResNet-18 on CPU).
 
-Images per second counts one image per sample (each has two views), as
-the official code's benchmark does. Without ``--teacher-checkpoint`` the
-teacher gets random weights of the config's architecture: speed and memory
-do not depend on its values, and nothing is trained.
+``--processes N`` times only the step, in N processes of distributed data
+parallel (gloo on CPU, NCCL on GPU), each with ``--batch-size / N`` images
+and, on CPU, ``--threads / N`` threads: the same global batch as one
+process, to compare one process with several threads against several
+processes of fewer threads. Its peak memory is the sum over the processes.
+
+Each row also gets the floating-point operations of one step
+(``torch.utils.flop_counter.FlopCounterMode``, counted in the first
+warm-up step: none without one), the rate they run at, and that rate as a
+fraction of a float32 matrix product timed in the same process
+(``--matmul-size``): how close the row comes to what the machine can do.
+
+Images per second counts one image per sample (each has two or more
+views), as the official code's benchmark does. Without
+``--teacher-checkpoint`` the teacher gets random weights of the config's
+architecture: speed and memory do not depend on its values, and nothing
+is trained.
 
 Example:
     python tools/analysis_tools/benchmark_train.py \\
@@ -33,27 +53,39 @@ import json
 import os
 import os.path as osp
 import re
+import socket
 import statistics
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
+from collections import Counter
+from contextlib import nullcontext, redirect_stdout
 from typing import Callable, Dict, List, Optional
 
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
+from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from torch.utils.flop_counter import FlopCounterMode
 
 import disco_mm  # noqa: F401  (registers the models)
 from disco_mm.apis import keep_freed_cpu_memory
 from disco_mm.checkpoints import save_checkpoint_file
 from disco_mm.engine import amp_optim_wrapper_type
 from disco_mm.models.algorithms import BaseDistiller, MoCoV2Student
+
+
+#: The rows a run can time; ``floor`` adds up the last four.
+ROWS = ('step', 'mocov2', 'student_pass', 'key_encoder', 'teacher')
+#: The passes a MoCo-v2 step makes, which its row stands for in a floor.
+MOCOV2_PASSES = Counter(student_pass=1, key_encoder=1)
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,18 +105,29 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=2,
                         help='untimed steps per row before timing')
     parser.add_argument('--threads', type=int,
-                        help='CPU threads (torch.set_num_threads)')
+                        help='CPU threads (torch.set_num_threads), shared '
+                        'by the processes of --processes')
+    parser.add_argument(
+        '--processes', type=int, default=1,
+        help='time the step alone in this many data-parallel processes, '
+        'splitting the batch and the threads between them')
     parser.add_argument('--queue-len', type=int,
                         help='override model.queue.length (default: config)')
     parser.add_argument('--teacher-checkpoint',
                         help='a real teacher checkpoint; default: random '
                         'weights of the config\'s teacher architecture')
-    parser.add_argument('--rows', default='step,mocov2,student_pass,teacher',
-                        help='comma-separated rows to time')
+    parser.add_argument(
+        '--rows', default=','.join(ROWS),
+        help='comma-separated rows to time (the floor needs every row its '
+        'method counts)')
     parser.add_argument(
         '--return-freed-memory', action='store_true',
         help='leave glibc\'s default of returning freed memory to the '
         'kernel (tools/train.py keeps it on CPU, see keep_freed_cpu_memory)')
+    parser.add_argument(
+        '--matmul-size', type=int, default=4096,
+        help='side of the float32 matrix product whose rate is the '
+        'reference of each row\'s GFLOP/s')
     parser.add_argument('--out', help='also write the JSON to this file')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -181,13 +224,14 @@ def student_config(model_cfg: dict) -> dict:
     return dict(config, type='MoCoV2Student')
 
 
-def synthetic_batch(batch_size: int, img_size: int, seed: int) -> dict:
-    """Two views of random 8-bit images, as the data loader gives them."""
+def synthetic_batch(batch_size: int, img_size: int, num_views: int,
+                    seed: int) -> dict:
+    """Views of random 8-bit images, as the data loader gives them."""
     generator = torch.Generator().manual_seed(seed)
     views = [
         torch.randint(0, 256, (batch_size, 3, img_size, img_size),
                       generator=generator, dtype=torch.uint8)
-        for _ in range(2)
+        for _ in range(num_views)
     ]
     return dict(
         inputs=views, data_samples=[DataSample() for _ in range(batch_size)])
@@ -213,16 +257,23 @@ def time_row(name: str, step: Callable[[dict], None], batches: List[dict],
 
     Returns:
         dict: ``times`` (s), ``median_s``, ``memory_start_mib``,
-        ``peak_mib`` and, for training steps, the total ``losses`` of the
-        timed steps (the same in every run of the same settings; compare
-        them between runs with and without ``--amp``).
+        ``peak_mib``, with a warm-up step the ``gflop`` of one step, and for
+        training steps the total ``losses`` of the timed steps (the same in
+        every run of the same settings; compare them between runs with and
+        without ``--amp``).
     """
     print(f'{name}: {warmup} warm-up and {steps} timed steps', flush=True)
     progress = ProgressBar(warmup + steps, file=sys.stdout)
     memory.reset()
     start_mib = memory.current_mib()
+    flops = None
     for index in range(warmup):
-        step(batches[index % len(batches)])
+        counter = FlopCounterMode(display=False) if index == 0 else (
+            nullcontext())
+        with counter:
+            step(batches[index % len(batches)])
+        if index == 0:
+            flops = counter.get_total_flops()
         progress.update()
     times, losses = [], []
     for index in range(steps):
@@ -242,9 +293,46 @@ def time_row(name: str, step: Callable[[dict], None], batches: List[dict],
         median_s=statistics.median(times),
         memory_start_mib=round(start_mib),
         peak_mib=round(memory.peak_mib()))
+    if flops is not None:
+        row['gflop'] = flops / 1e9
     if losses:
         row['losses'] = losses
     return row
+
+
+def matmul_gflop_per_s(size: int, device: str) -> float:
+    """The best rate of three float32 products of two ``size``² matrices."""
+    generator = torch.Generator().manual_seed(0)
+    left, right = (torch.randn(size, size, generator=generator).to(device)
+                   for _ in range(2))
+    torch.mm(left, right)
+    times = []
+    for _ in range(3):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        torch.mm(left, right)
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / min(times) / 1e9
+
+
+def add_rates(report: Dict, batch_size: int, reference: float) -> None:
+    """Adds images/s, GFLOP/s and the share of the matmul rate to the rows.
+
+    Args:
+        report (dict): The rows, with their median times and GFLOP.
+        batch_size (int): Images per step, all processes together.
+        reference (float): The float32 matmul's GFLOP/s.
+    """
+    for row in report.values():
+        row['images_per_s'] = round(batch_size / row['median_s'], 2)
+        if 'gflop' in row:
+            row['gflop_per_s'] = round(row['gflop'] / row['median_s'], 3)
+            row['of_matmul'] = round(row['gflop_per_s'] / reference, 4)
+            row['gflop'] = round(row['gflop'], 3)
+        row['median_s'] = round(row['median_s'], 4)
 
 
 def build_for_training(model_cfg: dict, optim_cfg: dict, device: str):
@@ -261,60 +349,179 @@ def preprocessed_views(model, batch: dict) -> List[torch.Tensor]:
         return model.data_preprocessor(batch, True)['inputs']
 
 
+def count_passes(model, batch: dict, optim_wrapper) -> Counter:
+    """Runs one training step and counts the network passes it makes.
+
+    Args:
+        model: The config's model.
+        batch (dict): A batch as the data loader gives it.
+        optim_wrapper: The model's optimizer wrapper.
+
+    Returns:
+        Counter: Calls of the student's backbone (``student_pass``), the
+        teacher (``teacher``) and the key encoder (``key_encoder``), each
+        on one batch of images.
+    """
+    counts = Counter()
+    networks = dict(
+        student_pass=getattr(model, 'backbone', None),
+        teacher=getattr(model, 'teacher', None),
+        key_encoder=getattr(model, 'key_encoder', None))
+    handles = [
+        network.register_forward_hook(
+            lambda *_, name=name: counts.update([name]))
+        for name, network in networks.items() if network is not None
+    ]
+    try:
+        model.train_step(batch, optim_wrapper)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return counts
+
+
+def optim_config(args: argparse.Namespace, cfg: Config) -> dict:
+    """The config's optimizer wrapper, mixed precision with ``--amp``."""
+    optim_cfg = cfg.optim_wrapper.to_dict()
+    if args.amp:
+        optim_cfg['type'] = amp_optim_wrapper_type(args.device)
+    return optim_cfg
+
+
 def benchmark(args: argparse.Namespace, cfg: Config) -> Dict:
     """Times every requested row; returns the report as a dict."""
     device, rows = args.device, args.rows.split(',')
     memory = MemoryMeter(device)
-    batches = [
-        synthetic_batch(args.batch_size, args.img_size, seed)
-        for seed in range(2)
-    ]
-    optim_cfg = cfg.optim_wrapper.to_dict()
-    if args.amp:
-        optim_cfg['type'] = amp_optim_wrapper_type(device)
+    optim_cfg = optim_config(args, cfg)
     autocast = (
         torch.autocast(device, dtype=torch.bfloat16 if device == 'cpu' else
                        torch.float16) if args.amp else nullcontext())
     report = {}
     model, optim_wrapper = build_for_training(cfg.model.to_dict(), optim_cfg,
                                               device)
+    batches = [
+        synthetic_batch(args.batch_size, args.img_size,
+                        getattr(model, 'num_views', 2), seed)
+        for seed in range(2)
+    ]
+    passes = count_passes(model, batches[0], optim_wrapper)
+    if isinstance(model, MoCoV2Student):
+        passes = passes - MOCOV2_PASSES + Counter(mocov2=1)
     if 'step' in rows:
         report['step'] = time_row(
             'step', lambda batch: model.train_step(batch, optim_wrapper),
             batches, args.warmup, args.steps, memory, device)
-    teacher = model.teacher
-    del model, optim_wrapper
-    student, student_optim = build_for_training(
-        student_config(cfg.model.to_dict()), optim_cfg, device)
-    if 'mocov2' in rows:
-        report['mocov2'] = time_row(
-            'mocov2', lambda batch: student.train_step(batch, student_optim),
-            batches, args.warmup, args.steps, memory, device)
-    views = [preprocessed_views(student, batch) for batch in batches]
+    views = [preprocessed_views(model, batch)[0] for batch in batches]
 
-    def student_pass(batch_views: List[torch.Tensor]) -> None:
+    def student_pass(view: torch.Tensor) -> None:
         with autocast:
-            loss = student.embed(batch_views[1]).float().square().sum()
+            loss = model.embed(view).float().square().sum()
         loss.backward()
-        student.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
 
-    def teacher_pass(batch_views: List[torch.Tensor]) -> None:
-        with autocast:
-            teacher(batch_views[0]), teacher(batch_views[1])
+    def network_pass(network: torch.nn.Module) -> Callable:
+        def run(view: torch.Tensor) -> None:
+            with torch.no_grad(), autocast:
+                network(view)
 
-    for name, step in (('student_pass', student_pass), ('teacher',
-                                                        teacher_pass)):
+        return run
+
+    steps = dict(student_pass=student_pass)
+    for name in ('teacher', 'key_encoder'):
+        if passes[name]:
+            steps[name] = network_pass(getattr(model, name))
+    for name, step in steps.items():
         if name in rows:
             report[name] = time_row(name, step, views, args.warmup,
                                     args.steps, memory, device)
-    if {'mocov2', 'student_pass', 'teacher'} <= report.keys():
-        report['floor'] = dict(median_s=sum(
-            report[name]['median_s']
-            for name in ('mocov2', 'student_pass', 'teacher')))
-    for row in report.values():
-        row['images_per_s'] = round(args.batch_size / row['median_s'], 2)
-        row['median_s'] = round(row['median_s'], 4)
+    del model, optim_wrapper, steps
+    if passes['mocov2'] and 'mocov2' in rows:
+        student, student_optim = build_for_training(
+            student_config(cfg.model.to_dict()), optim_cfg, device)
+        report['mocov2'] = time_row(
+            'mocov2', lambda batch: student.train_step(batch, student_optim),
+            batches, args.warmup, args.steps, memory, device)
+    if set(passes) <= report.keys():
+        report['floor'] = dict(
+            median_s=sum(count * report[name]['median_s']
+                         for name, count in passes.items()),
+            passes=dict(passes))
+        if all('gflop' in report[name] for name in passes):
+            report['floor']['gflop'] = sum(count * report[name]['gflop']
+                                           for name, count in passes.items())
     return report
+
+
+def distributed_step(rank: int, args: argparse.Namespace, cfg: Config,
+                     port: int, results: mp.SimpleQueue) -> None:
+    """Times the step in one of ``--processes`` data-parallel processes.
+
+    Args:
+        rank (int): This process's rank.
+        args (argparse.Namespace): The command line.
+        cfg (Config): The config, its teacher checkpoint written.
+        port (int): A free local port for the process group.
+        results (mp.SimpleQueue): Where rank 0 puts the ``step`` row.
+    """
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    device = args.device
+    if device == 'cuda':
+        torch.cuda.set_device(rank)
+        device = f'cuda:{rank}'
+    dist.init_process_group(
+        'nccl' if args.device == 'cuda' else 'gloo', rank=rank,
+        world_size=args.processes)
+    set_up_process(args, (args.threads or torch.get_num_threads()) //
+                   args.processes)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    torch.manual_seed(0)
+    model, optim_wrapper = build_for_training(
+        cfg.model.to_dict(), optim_config(args, cfg), device)
+    parallel = MMDistributedDataParallel(
+        module=model, device_ids=[rank] if args.device == 'cuda' else None)
+    batches = [
+        synthetic_batch(args.batch_size // args.processes, args.img_size,
+                        getattr(model, 'num_views', 2),
+                        seed + 2 * rank) for seed in range(2)
+    ]
+    with open(os.devnull, 'w') as silent, redirect_stdout(
+            silent) if rank else nullcontext():
+        row = time_row('step',
+                       lambda batch: parallel.train_step(batch, optim_wrapper),
+                       batches, args.warmup, args.steps,
+                       MemoryMeter(args.device), args.device)
+    peaks, flops = [None] * args.processes, [None] * args.processes
+    dist.all_gather_object(peaks, row['peak_mib'])
+    dist.all_gather_object(flops, row.get('gflop'))
+    if rank == 0:
+        row.update(peak_mib=sum(peaks), peak_mib_per_process=peaks)
+        if None not in flops:
+            row['gflop'] = sum(flops)
+        results.put(row)
+    dist.destroy_process_group()
+
+
+def benchmark_processes(args: argparse.Namespace, cfg: Config) -> Dict:
+    """Times the step in ``--processes`` data-parallel processes."""
+    if args.batch_size % args.processes:
+        raise SystemExit(f'--batch-size {args.batch_size} does not split '
+                         f'into {args.processes} equal process batches.')
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    results = mp.get_context('spawn').SimpleQueue()
+    mp.spawn(distributed_step, args=(args, cfg, port, results),
+             nprocs=args.processes)
+    return dict(step=results.get())
+
+
+def set_up_process(args: argparse.Namespace, threads: Optional[int]) -> None:
+    """Threads, memory and logging of a benchmarking process."""
+    if threads:
+        torch.set_num_threads(threads)
+    if args.device == 'cpu' and not args.return_freed_memory:
+        keep_freed_cpu_memory()
+    MMLogger.get_instance('benchmark_train', log_level='WARNING')
 
 
 def machine() -> str:
@@ -330,27 +537,33 @@ def machine() -> str:
             f'{torch.get_num_threads()} threads')
 
 
-def print_table(report: Dict, args: argparse.Namespace) -> None:
-    """Prints the rows and the step's ratio to its floor."""
-    print(f'{"row":<14}{"median s":>10}{"images/s":>10}{"peak MiB":>10}')
+def print_table(report: Dict, args: argparse.Namespace,
+                reference: float) -> None:
+    """Prints the rows, the matmul reference and the step's ratio to its
+    floor."""
+    print(f'{"row":<14}{"median s":>10}{"images/s":>10}{"peak MiB":>10}'
+          f'{"GFLOP":>10}{"GFLOP/s":>10}{"of matmul":>11}')
     for name, row in report.items():
-        peak = row.get('peak_mib', '')
+        rates = (f'{row["gflop"]:>10.4g}{row["gflop_per_s"]:>10.4g}'
+                 f'{row["of_matmul"]:>11.3f}' if 'gflop' in row else '')
         print(f'{name:<14}{row["median_s"]:>10.3f}'
-              f'{row["images_per_s"]:>10.2f}{peak:>10}')
+              f'{row["images_per_s"]:>10.2f}{row.get("peak_mib", ""):>10}'
+              f'{rates}')
+    print(f'float32 matmul of {args.matmul_size}^2: '
+          f'{reference:.1f} GFLOP/s')
     if 'step' in report and 'floor' in report:
         ratio = report['step']['median_s'] / report['floor']['median_s']
+        passes = ' + '.join(f'{count} x {name}' for name, count in
+                            report['floor']['passes'].items())
+        print(f'floor = {passes}')
         print(f'step / floor = {ratio:.3f}')
 
 
 def main() -> None:
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no GPU is visible to torch.')
-    if args.device == 'cpu' and not args.return_freed_memory:
-        keep_freed_cpu_memory()
-    MMLogger.get_instance('benchmark_train', log_level='WARNING')
+    set_up_process(args, args.threads)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -363,13 +576,17 @@ def main() -> None:
             cfg.model.teacher.checkpoint = (
                 args.teacher_checkpoint or random_teacher_checkpoint(
                     cfg.model.teacher, directory))
-        report = benchmark(args, cfg)
+        report = (benchmark_processes(args, cfg)
+                  if args.processes > 1 else benchmark(args, cfg))
+    reference = matmul_gflop_per_s(args.matmul_size, args.device)
+    add_rates(report, args.batch_size, reference)
     settings = dict(
         config=args.config, device=args.device, batch_size=args.batch_size,
         img_size=args.img_size, amp=args.amp, steps=args.steps,
-        warmup=args.warmup, machine=machine())
+        warmup=args.warmup, processes=args.processes,
+        matmul_gflop_per_s=round(reference, 1), machine=machine())
     print(f'# {settings}')
-    print_table(report, args)
+    print_table(report, args, reference)
     result = json.dumps(dict(settings=settings, rows=report))
     print(result)
     if args.out:
