@@ -9,6 +9,10 @@ data root (and BINGO's bag file), the batch size, the number of epochs
 evaluation config, which is the checkpoint its pretraining config wrote in
 this module). Every run must write a checkpoint; evaluation configs are
 then also run through ``tools/test.py``.
+
+The tools run with one thread each (see conftest), so the module starts
+the trainings of every collected config when it begins, ``PARALLEL_RUNS``
+at a time, and each test waits for its own.
 """
 import glob
 import json
@@ -16,6 +20,8 @@ import os
 import os.path as osp
 import re
 import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 import torch
@@ -38,6 +44,8 @@ DETECTION_FOLDER = osp.join('configs', 'benchmarks', 'detection')
 #: Images per batch of every ImageNet-layout run: 8 training images make
 #: 2 iterations.
 BATCH_SIZE = 4
+#: Trainings at once: one per core of a 2-core machine.
+PARALLEL_RUNS = min(2, os.cpu_count() or 1)
 
 
 def shipped_configs():
@@ -172,18 +180,20 @@ def write_teacher(teacher: dict, path: str) -> None:
 def teacher_file(real_data):
     """Returns a function giving a random teacher file for a config.
 
-    Files are written once per architecture and layout.
+    Files are written once per architecture and layout, by one of the
+    trainings that run at once.
     """
-    written = {}
+    written, lock = {}, threading.Lock()
 
     def file_for(teacher: dict) -> str:
         key = json.dumps([teacher['backbone'], teacher.get('neck')],
                          sort_keys=True)
-        if key not in written:
-            path = str(real_data['root'] / f'teacher_{len(written)}.pth')
-            write_teacher(teacher, path)
-            written[key] = path
-        return written[key]
+        with lock:
+            if key not in written:
+                path = str(real_data['root'] / f'teacher_{len(written)}.pth')
+                write_teacher(teacher, path)
+                written[key] = path
+            return written[key]
 
     return file_for
 
@@ -215,14 +225,24 @@ def cifar_in(cfg: Config) -> bool:
 
 
 class ConfigRuns:
-    """Runs configs once each and remembers their checkpoints."""
+    """Runs configs once each, ``PARALLEL_RUNS`` at a time, and remembers
+    their checkpoints.
+
+    A run starts (:meth:`start`) in a pool of threads, each waiting on its
+    tool's process; :meth:`train` waits for it. The pool starts runs in the
+    order they were asked for, so a run that waits for another (an
+    evaluation config for its pretraining config) never waits for one that
+    has not started, if the other was asked for first.
+    """
 
     def __init__(self, real_data, teacher_file, tmp_path_factory, run_tool):
         self.real_data = real_data
         self.run_tool = run_tool
         self.teacher_file = teacher_file
         self.tmp_path_factory = tmp_path_factory
-        self.checkpoints = {}
+        self.pool = ThreadPoolExecutor(PARALLEL_RUNS)
+        self.runs = {}
+        self.lock = threading.Lock()
         self.logs = {}
 
     def options(self, cfg: Config) -> list:
@@ -259,8 +279,9 @@ class ConfigRuns:
             return dict(PYTHONPATH=self.real_data['cifar_checksums'])
         return {}
 
-    def pretrained_student(self, cfg: Config) -> str:
-        """The checkpoint of the pretraining config an evaluation config names.
+    @staticmethod
+    def pretraining_config(cfg: Config) -> str:
+        """The pretraining config an evaluation config names.
 
         Its ``init_cfg.checkpoint`` is ``work_dirs/<pretraining config>/...``.
         """
@@ -269,7 +290,12 @@ class ConfigRuns:
         matches = glob.glob(
             osp.join(REPO_ROOT, 'configs', '*', f'{name}.py'))
         assert len(matches) == 1, f'{named} names no pretraining config'
-        return self.train(osp.relpath(matches[0], REPO_ROOT))
+        return osp.relpath(matches[0], REPO_ROOT)
+
+    def pretrained_student(self, cfg: Config) -> str:
+        """The checkpoint of the pretraining config an evaluation config names.
+        """
+        return self.train(self.pretraining_config(cfg))
 
     def bingo_bags(self, cfg: Config) -> str:
         """BINGO's bags of the test images, by the documented tool."""
@@ -285,18 +311,33 @@ class ConfigRuns:
         ])
         return path
 
-    def train(self, config: str, tool: str = 'tools/train.py',
-              extra_options: tuple = ()) -> str:
-        """Trains ``config`` for one epoch; returns its checkpoint.
+    def start(self, config: str, tool: str = 'tools/train.py',
+              extra_options: tuple = ()) -> Future:
+        """Starts training ``config`` for one epoch, unless it was started.
 
         Args:
             config (str): The config, relative to the repository.
             tool (str): The training script. Defaults to ours.
             extra_options (tuple): More ``--cfg-options``.
+
+        Returns:
+            Future: Its checkpoint.
         """
         key = (config, tool, extra_options)
-        if key in self.checkpoints:
-            return self.checkpoints[key]
+        with self.lock:
+            if key not in self.runs:
+                self.runs[key] = self.pool.submit(self._train, *key)
+            return self.runs[key]
+
+    def train(self, config: str, tool: str = 'tools/train.py',
+              extra_options: tuple = ()) -> str:
+        """Trains ``config`` for one epoch (once); returns its checkpoint.
+
+        Args are those of :meth:`start`.
+        """
+        return self.start(config, tool, extra_options).result()
+
+    def _train(self, config: str, tool: str, extra_options: tuple) -> str:
         cfg = Config.fromfile(osp.join(REPO_ROOT, config))
         work_dir = str(self.tmp_path_factory.mktemp('run') / 'work_dir')
         log = self.run_tool(
@@ -306,7 +347,7 @@ class ConfigRuns:
             **self.environment(cfg))
         checkpoint = osp.join(work_dir, 'epoch_1.pth')
         assert osp.isfile(checkpoint), log[-3000:]
-        self.checkpoints[key], self.logs[key] = checkpoint, log
+        self.logs[config, tool, extra_options] = log
         return checkpoint
 
     def test(self, config: str, checkpoint: str) -> str:
@@ -329,9 +370,23 @@ class ConfigRuns:
 
 
 @pytest.fixture(scope='module')
-def config_runs(real_data, teacher_file, tmp_path_factory, run_tool):
-    """One :class:`ConfigRuns` for the module."""
-    return ConfigRuns(real_data, teacher_file, tmp_path_factory, run_tool)
+def config_runs(request, real_data, teacher_file, tmp_path_factory,
+                run_tool):
+    """One :class:`ConfigRuns` for the module, every collected config's
+    training started (an evaluation config's pretraining config first)."""
+    runs = ConfigRuns(real_data, teacher_file, tmp_path_factory, run_tool)
+    collected = [
+        item.callspec.params['config'] for item in request.session.items
+        if item.module is request.module and
+        item.originalname == 'test_config_trains_on_real_files'
+    ]
+    for config in collected:
+        if is_evaluation(config):
+            runs.start(ConfigRuns.pretraining_config(
+                Config.fromfile(osp.join(REPO_ROOT, config))))
+        runs.start(config)
+    yield runs
+    runs.pool.shutdown(cancel_futures=True)
 
 
 @pytest.mark.parametrize('config', RUN_CONFIGS)
@@ -378,8 +433,11 @@ def test_mmpretrain_train_tool_gives_the_same_losses(config, config_runs):
     augmentations and initial weights can be compared.
     """
     seeded = ('randomness.seed=0', )
+    tools = ('tools/train.py', MMPRETRAIN_TRAIN)
+    for tool in tools:
+        config_runs.start(config, tool, seeded)
     losses = []
-    for tool in ('tools/train.py', MMPRETRAIN_TRAIN):
+    for tool in tools:
         config_runs.train(config, tool, seeded)
         losses.append(
             first_iteration_losses(config_runs.logs[config, tool, seeded]))
