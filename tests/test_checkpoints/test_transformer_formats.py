@@ -6,14 +6,18 @@ loaded into a FrozenTeacher with the format detected, and the teacher's
 embedding is compared with the original model's computed in plain torch
 from the same tensors.
 """
+import os.path as osp
+
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 from timm.layers import resample_abs_pos_embed
 
 from checkpoint_layouts import build_teacher
+from repo_paths import REPO_ROOT
 from disco_mm.checkpoints import (detect_format, load_checkpoint_file,
                                   state_dict_of)
 from disco_mm.checkpoints.files import CheckpointFormatError
@@ -100,36 +104,46 @@ def dinov2_vits14(request, folder):
     return str(path), state, registers
 
 
-#: The released DINOv3 files written here, by their timm model.
-DINOV3_FILES = {
-    'vit_small_patch16_dinov3_qkvb':
+#: The teacher configs of the released DINOv3 ViTs, with the file names
+#: and shapes of the releases.
+DINOV3_TEACHERS = {
+    'dinov3_vit-small-p16.py':
     ('dinov3_vits16_pretrain_lvd1689m-08c60483.pth', DINOV3_VIT_S),
-    'vit_base_patch16_dinov3_qkvb':
+    'dinov3_vit-base-p16.py':
     ('dinov3_vitb16_pretrain_lvd1689m-73cec8be.pth', DINOV3_VIT_B),
 }
 #: The trained size, and one of another shape (10x7 patches) for RoPE.
 DINOV3_SIZES = [(224, 224), (160, 112)]
 
 
-def write_dinov3_vit(folder, model: str) -> tuple:
-    """Writes the released file of ``model``; returns its path, tensors."""
-    name, arch = DINOV3_FILES[model]
+def shipped_teacher(config: str, checkpoint: str) -> tuple:
+    """The teacher of ``configs/_base_/teachers/<config>`` on
+    ``checkpoint``, and the width its student's projector ends at."""
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', '_base_', 'teachers', config))
+    teacher = dict(cfg.model.teacher.to_dict(), checkpoint=checkpoint)
+    return MODELS.build(teacher), cfg.model.neck.out_channels
+
+
+def write_dinov3_vit(folder, config: str) -> tuple:
+    """Writes the released file of ``config``; returns its path, tensors."""
+    name, arch = DINOV3_TEACHERS[config]
     state = dinov3_vit_weights(**arch)
     torch.save(state, folder / name)
     return str(folder / name), state
 
 
-@pytest.fixture(scope='module', params=sorted(DINOV3_FILES))
+@pytest.fixture(scope='module', params=sorted(DINOV3_TEACHERS))
 def dinov3_vit(request, folder):
-    """A released DINOv3 ViT (S/16, B/16) backbone file and its tensors."""
+    """A released DINOv3 ViT (S/16, B/16) file, its tensors, its config."""
     path, state = write_dinov3_vit(folder, request.param)
-    return path, state, request.param, DINOV3_FILES[request.param][1]['heads']
+    return path, state, request.param
 
 
 @pytest.fixture(scope='module')
 def dinov3_vits16(folder):
     """The released ViT-S/16 file and its tensors."""
-    return write_dinov3_vit(folder, 'vit_small_patch16_dinov3_qkvb')
+    return write_dinov3_vit(folder, 'dinov3_vit-small-p16.py')
 
 
 @pytest.fixture(scope='module')
@@ -247,13 +261,16 @@ def test_dinov2_position_embedding_resized_as_the_hub_model(
 
 @pytest.mark.parametrize('size', DINOV3_SIZES, ids=['224', '160x112'])
 def test_dinov3_vit_gives_its_cls_token(dinov3_vit, size):
-    """The CLS token of the official model, at the trained size and at
-    another shape (RoPE computed for the grid of the input)."""
-    path, state, model, heads = dinov3_vit
-    teacher = build_teacher(path, **timm_vit(model, global_pool='token'))
+    """The shipped teacher gives the CLS token of the official model, at
+    the trained size and at another shape (RoPE computed for the grid of
+    the input), as wide as its student's projector."""
+    path, state, config = dinov3_vit
+    teacher, student_width = shipped_teacher(config, path)
     images = sized_images(size)
+    heads = DINOV3_TEACHERS[config][1]['heads']
     tokens = dinov3_vit_tokens(state, '', images, heads=heads)
     assert_matches(teacher(images), F.normalize(tokens[:, 0], dim=1))
+    assert tokens.shape[-1] == student_width
 
 
 def test_dinov3_cls_and_mean_leaves_the_storage_tokens_out(dinov3_vits16):
@@ -342,13 +359,14 @@ def test_dinov3_key_bias_not_masked_is_refused():
 
 @pytest.mark.parametrize('size', DINOV3_SIZES, ids=['224', '160x112'])
 def test_dinov3_convnext_tiny_gives_its_cls_token(dinov3_convnext_tiny, size):
-    """The official embedding: the final norm of the pooled feature map."""
+    """The shipped teacher gives the official embedding: the final norm of
+    the pooled feature map."""
     path, state = dinov3_convnext_tiny
-    teacher = build_teacher(path, **timm_vit('convnext_tiny'))
+    teacher, student_width = shipped_teacher('dinov3_convnext-tiny.py', path)
     images = sized_images(size)
-    assert_matches(
-        teacher(images),
-        F.normalize(dinov3_convnext_cls(state, '', images), dim=1))
+    reference = dinov3_convnext_cls(state, '', images)
+    assert_matches(teacher(images), F.normalize(reference, dim=1))
+    assert reference.shape[-1] == student_width
 
 
 def test_dino_resize_is_not_timms_and_timm_format_resizes_as_timm():
