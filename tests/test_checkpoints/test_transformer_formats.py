@@ -14,16 +14,19 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
+import timm
 from timm.layers import resample_abs_pos_embed
+from timm.models import convnext, eva
 
 from checkpoint_layouts import build_teacher
-from repo_paths import REPO_ROOT
 from disco_mm.checkpoints import (detect_format, load_checkpoint_file,
                                   state_dict_of)
 from disco_mm.checkpoints.files import CheckpointFormatError
 from disco_mm.checkpoints.transformer_formats import (POS_EMBED, fit_dino,
-                                                      fit_timm, read_dinov3)
+                                                      fit_timm, read_dinov3,
+                                                      read_dinov3_convnext)
 from disco_mm.models.teachers import TeacherCheckpointError
+from repo_paths import REPO_ROOT
 from transformer_layouts import (CONVNEXT_TINY, DINO_HEAD, DINOV3_VIT_B,
                                  DINOV3_VIT_S, VIT_S, XCIT_S12, cls_and_mean,
                                  convnext_weights, dino_bottleneck,
@@ -355,6 +358,26 @@ def test_dinov3_key_bias_not_masked_is_refused():
     weights = read_dinov3({**state, 'blocks.0.attn.qkv.bias_mask': mask})
     assert torch.equal(weights['backbone.model.blocks.0.attn.q_bias'],
                        torch.ones(4))
+
+
+def test_dinov3_readers_are_timms_filters_but_for_the_rope_periods(
+        dinov3_vits16, dinov3_convnext_tiny):
+    """Tensor by tensor, the readers give what timm's checkpoint_filter_fn
+    gives, and the ViT's RoPE periods, which timm's filter drops."""
+    cases = [(dinov3_vits16[1], read_dinov3, 'vit_small_patch16_dinov3_qkvb',
+              eva.checkpoint_filter_fn, {'rope.periods'}),
+             (dinov3_convnext_tiny[1], read_dinov3_convnext, 'convnext_tiny',
+              convnext.checkpoint_filter_fn, set())]
+    for state, read, model_name, timm_filter, only_ours in cases:
+        ours = {
+            key[len('backbone.model.'):]: value
+            for key, value in read(state).items()
+        }
+        timms = timm_filter(dict(state),
+                            timm.create_model(model_name, num_classes=0))
+        assert set(ours) - set(timms) == only_ours
+        assert set(timms) <= set(ours)
+        assert all(torch.equal(ours[key], timms[key]) for key in timms)
 
 
 @pytest.mark.parametrize('size', DINOV3_SIZES, ids=['224', '160x112'])
