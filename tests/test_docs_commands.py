@@ -37,8 +37,9 @@ from queues import queue_options
 from repo_paths import REPO_ROOT
 from real_files import (cifar_checksum_module, make_cifar_tree,
                         make_image_folder, make_imagenet_tree)
-from transformer_layouts import (VIT_S, dino_full_checkpoint,
-                                 dino_head_layout, random_weights, vit_layout)
+from transformer_layouts import (DINOV3_VIT_S, VIT_S, dino_full_checkpoint,
+                                 dino_head_layout, dinov3_vit_weights,
+                                 random_weights, vit_layout)
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +138,8 @@ def write_downloaded_files(folder: str) -> None:
 
     Random weights in each project's layout: MoCo-v2's and SwAV's
     ResNet-50 releases, the official DisCo checkpoint, DINO's ViT-S/16
-    training checkpoint (with its pickled arguments), a torchvision
+    training checkpoint (with its pickled arguments), DINOv3's ViT-S/16
+    backbone, a torchvision
     ResNet-50 and a timm EfficientNet-B3 state dict, and a file that
     pickles an object (``trusted_but_pickled.pth``).
     """
@@ -170,6 +172,9 @@ def write_downloaded_files(folder: str) -> None:
             random_weights(dino_head_layout(VIT_S['dim'])),
             with_args=True),
         osp.join(folder, 'dino_deitsmall16_pretrain_full_checkpoint.pth'))
+    torch.save(
+        dinov3_vit_weights(**DINOV3_VIT_S),
+        osp.join(folder, 'dinov3_vits16_pretrain_lvd1689m-08c60483.pth'))
     torch.save(torchvision.models.resnet50().state_dict(),
                osp.join(folder, 'resnet50.pth'))
     torch.save(

@@ -3,6 +3,8 @@
 The layouts are written from the official code (facebookresearch/dino's
 ``vision_transformer.py``, facebookresearch/dinov2's
 ``models/vision_transformer.py`` and ``hub/backbones.py``,
+facebookresearch/dinov3's ``models/vision_transformer.py``,
+``models/convnext.py``, ``layers/`` and ``hub/backbones.py``,
 facebookresearch/xcit's ``xcit.py``, facebookresearch/moco-v3's
 ``vits.py`` and ``moco/builder.py``), independently of timm, and the
 functions here compute each model's output from the tensors by name in
@@ -23,6 +25,16 @@ BN_EPS = 1e-5
 VIT_S = dict(dim=384, depth=12)
 #: XCiT-S12/16.
 XCIT_S12 = dict(dim=384, depth=12, heads=8)
+#: DINOv3's ViT-S/16 and ViT-B/16 (``dinov3_vits16``, ``dinov3_vitb16``).
+DINOV3_VIT_S = dict(dim=384, depth=12, heads=6)
+DINOV3_VIT_B = dict(dim=768, depth=12, heads=12)
+#: What every released DINOv3 ViT has: 4 storage tokens, RoPE of base 100,
+#: LayerNorm of eps 1e-5 (``'layernormbf16'``).
+DINOV3_STORAGE_TOKENS = 4
+DINOV3_ROPE_BASE = 100
+DINOV3_LAYER_NORM_EPS = 1e-5
+#: DINOv3's ConvNeXt-Tiny (``dinov3_convnext_tiny``).
+CONVNEXT_TINY = dict(depths=(3, 3, 9, 3), dims=(96, 192, 384, 768))
 #: DINO's head: hidden 2048, bottleneck 256 (3 layers).
 DINO_HEAD = (2048, 256)
 #: Width of the prototypes written into test files (65,536 in the
@@ -103,6 +115,105 @@ def vit_layout(dim: int,
             shapes[f'{block}.ls2.gamma'] = (dim, )
     shapes.update(_layer_norm('norm', dim))
     return shapes
+
+
+def dinov3_vit_layout(dim: int, depth: int, heads: int,
+                      patch: int = 16) -> Dict[str, tuple]:
+    """Names and shapes of a released DINOv3 ViT backbone.
+
+    The hub models are built with ``n_storage_tokens=4``,
+    ``layerscale_init``, ``qkv_bias`` with ``mask_k_bias`` (a
+    ``bias_mask`` buffer beside each ``qkv.bias``) and a mask token; the
+    RoPE periods are a persistent buffer (head width / 4 of them).
+    """
+    shapes = {
+        'cls_token': (1, 1, dim),
+        'storage_tokens': (1, DINOV3_STORAGE_TOKENS, dim),
+        'mask_token': (1, dim),
+        'patch_embed.proj.weight': (dim, 3, patch, patch),
+        'patch_embed.proj.bias': (dim, ),
+        'rope_embed.periods': (dim // heads // 4, ),
+    }
+    for index in range(depth):
+        block = f'blocks.{index}'
+        shapes.update(_layer_norm(f'{block}.norm1', dim))
+        shapes.update(_linear(f'{block}.attn.qkv', dim, 3 * dim))
+        shapes[f'{block}.attn.qkv.bias_mask'] = (3 * dim, )
+        shapes.update(_linear(f'{block}.attn.proj', dim, dim))
+        shapes[f'{block}.ls1.gamma'] = (dim, )
+        shapes.update(_layer_norm(f'{block}.norm2', dim))
+        shapes.update(_mlp(f'{block}.mlp', dim))
+        shapes[f'{block}.ls2.gamma'] = (dim, )
+    shapes.update(_layer_norm('norm', dim))
+    return shapes
+
+
+def dinov3_vit_weights(dim: int, depth: int, heads: int,
+                       seed: int = 0) -> Dict[str, torch.Tensor]:
+    """Random weights of :func:`dinov3_vit_layout` with its two buffers as
+    the released files hold them.
+
+    ``bias_mask`` is 1 for the query and value thirds and 0 for the key
+    third (the bias itself is random in all three, so a reader that ignores
+    the mask is caught); the periods are ``100 ** (2i / (head width / 2))``
+    rounded to bfloat16, the type DINOv3 trains its RoPE in.
+    """
+    weights = random_weights(dinov3_vit_layout(dim, depth, heads), seed=seed)
+    for index in range(depth):
+        mask = torch.ones(3 * dim)
+        mask[dim:2 * dim] = 0
+        weights[f'blocks.{index}.attn.qkv.bias_mask'] = mask
+    quarter = dim // heads // 4
+    weights['rope_embed.periods'] = (DINOV3_ROPE_BASE**(
+        2 * torch.arange(quarter, dtype=torch.float32) /
+        (2 * quarter))).to(torch.bfloat16)
+    return weights
+
+
+def convnext_layout(depths: Tuple[int, ...],
+                    dims: Tuple[int, ...]) -> Dict[str, tuple]:
+    """Names and shapes of DINOv3's ConvNeXt backbone.
+
+    ``downsample_layers.0`` is the stem (4x4 convolution, then a
+    channels-first LayerNorm), ``downsample_layers.1-3`` a LayerNorm then a
+    2x2 convolution; each block has a 7x7 depth-wise convolution, a
+    LayerNorm, two linear layers and a layer scale ``gamma``. The final
+    ``norm`` is saved a second time as ``norms.3`` (``norms`` lists it after
+    three identities).
+    """
+    shapes = {
+        'downsample_layers.0.0.weight': (dims[0], 3, 4, 4),
+        'downsample_layers.0.0.bias': (dims[0], ),
+        **_layer_norm('downsample_layers.0.1', dims[0]),
+    }
+    for stage in range(1, 4):
+        shapes.update(_layer_norm(f'downsample_layers.{stage}.0',
+                                  dims[stage - 1]))
+        shapes[f'downsample_layers.{stage}.1.weight'] = (
+            dims[stage], dims[stage - 1], 2, 2)
+        shapes[f'downsample_layers.{stage}.1.bias'] = (dims[stage], )
+    for stage, (depth, dim) in enumerate(zip(depths, dims)):
+        for index in range(depth):
+            block = f'stages.{stage}.{index}'
+            shapes[f'{block}.dwconv.weight'] = (dim, 1, 7, 7)
+            shapes[f'{block}.dwconv.bias'] = (dim, )
+            shapes.update(_layer_norm(f'{block}.norm', dim))
+            shapes.update(_linear(f'{block}.pwconv1', dim, 4 * dim))
+            shapes.update(_linear(f'{block}.pwconv2', 4 * dim, dim))
+            shapes[f'{block}.gamma'] = (dim, )
+    shapes.update(_layer_norm('norm', dims[-1]))
+    shapes.update(_layer_norm('norms.3', dims[-1]))
+    return shapes
+
+
+def convnext_weights(depths: Tuple[int, ...], dims: Tuple[int, ...],
+                     seed: int = 0) -> Dict[str, torch.Tensor]:
+    """Random weights of :func:`convnext_layout`, ``norms.3`` being the
+    final norm's tensors (one module under two names)."""
+    weights = random_weights(convnext_layout(depths, dims), seed=seed)
+    for leaf in ('weight', 'bias'):
+        weights[f'norms.3.{leaf}'] = weights[f'norm.{leaf}']
+    return weights
 
 
 def xcit_layout(dim: int, depth: int, heads: int) -> Dict[str, tuple]:
@@ -253,9 +364,10 @@ def _tensors(state: dict, prefix: str) -> Dict[str, torch.Tensor]:
     }
 
 
-def _ln(w: dict, name: str, x: torch.Tensor) -> torch.Tensor:
+def _ln(w: dict, name: str, x: torch.Tensor,
+        eps: float = LAYER_NORM_EPS) -> torch.Tensor:
     return F.layer_norm(x, x.shape[-1:], w[f'{name}.weight'],
-                        w[f'{name}.bias'], LAYER_NORM_EPS)
+                        w[f'{name}.bias'], eps)
 
 
 def _bn(w: dict, name: str, x: torch.Tensor) -> torch.Tensor:
@@ -353,6 +465,125 @@ def vit_tokens(state: dict,
         x = x + y * w.get(f'{block}.ls2.gamma', 1.0)
         index += 1
     return _ln(w, 'norm', x)
+
+
+def dinov3_rope(periods: torch.Tensor, height: int,
+                width: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """DINOv3's RoPE sines and cosines of a height x width patch grid.
+
+    Each patch's centre ``(i + 0.5) / height``, ``(j + 0.5) / width`` is
+    mapped to [-1, 1] (``normalize_coords='separate'``); the angles are
+    ``2 pi coordinate / period`` for every period, first of the row, then of
+    the column coordinate, and the list is repeated twice to span a head.
+
+    Returns:
+        tuple: ``(sin, cos)``, each (height * width) x head width.
+    """
+    rows = torch.arange(0.5, height) / height
+    columns = torch.arange(0.5, width) / width
+    coordinates = torch.stack(
+        torch.meshgrid(rows, columns, indexing='ij'), dim=-1).flatten(0, 1)
+    coordinates = 2 * coordinates - 1
+    angles = 2 * math.pi * coordinates[:, :, None] / periods[None, None, :]
+    angles = angles.flatten(1).tile(2)
+    return angles.sin(), angles.cos()
+
+
+def _rotate(x: torch.Tensor, sin: torch.Tensor,
+            cos: torch.Tensor) -> torch.Tensor:
+    """Rotates the last ``len(sin)`` tokens by RoPE: x cos + (-x2, x1) sin."""
+    prefix, grid = x[..., :-len(sin), :], x[..., -len(sin):, :]
+    first, second = grid.chunk(2, dim=-1)
+    rotated = grid * cos + torch.cat([-second, first], dim=-1) * sin
+    return torch.cat([prefix, rotated], dim=-2)
+
+
+def dinov3_vit_tokens(state: dict, prefix: str, images: torch.Tensor,
+                      heads: int) -> torch.Tensor:
+    """The normalised output tokens of DINOv3's ViT in eval mode: CLS, the
+    storage tokens, the patches.
+
+    Args:
+        state (dict): Tensors by name, in the official names.
+        prefix (str): The ViT's prefix in ``state``.
+        images (torch.Tensor): NxCxHxW.
+        heads (int): Attention heads.
+
+    Returns:
+        torch.Tensor: NxTxD.
+    """
+    w = _tensors(state, prefix)
+    kernel = w['patch_embed.proj.weight']
+    x = F.conv2d(images, kernel, w['patch_embed.proj.bias'],
+                 stride=kernel.shape[-1])
+    sin, cos = dinov3_rope(w['rope_embed.periods'].float(), *x.shape[-2:])
+    x = x.flatten(2).transpose(1, 2)
+    batch = len(x)
+    x = torch.cat([
+        w['cls_token'].expand(batch, -1, -1),
+        w['storage_tokens'].expand(batch, -1, -1), x
+    ], dim=1)
+    tokens, dim = x.shape[1:]
+    for index in range(len({k.split('.')[1]
+                            for k in w if k.startswith('blocks.')})):
+        block = f'blocks.{index}'
+        normed = _ln(w, f'{block}.norm1', x, DINOV3_LAYER_NORM_EPS)
+        bias = (w[f'{block}.attn.qkv.bias'] *
+                w[f'{block}.attn.qkv.bias_mask'])
+        qkv = F.linear(normed, w[f'{block}.attn.qkv.weight'], bias)
+        q, k, v = qkv.reshape(batch, tokens, 3, heads,
+                              dim // heads).permute(2, 0, 3, 1, 4)
+        q, k = _rotate(q, sin, cos), _rotate(k, sin, cos)
+        attention = (q @ k.transpose(-2, -1) * (dim // heads)**-0.5).softmax(
+            dim=-1)
+        y = (attention @ v).transpose(1, 2).reshape(batch, tokens, dim)
+        x = x + w[f'{block}.ls1.gamma'] * _lin(w, f'{block}.attn.proj', y)
+        y = _mlp_out(w, f'{block}.mlp',
+                     _ln(w, f'{block}.norm2', x, DINOV3_LAYER_NORM_EPS))
+        x = x + w[f'{block}.ls2.gamma'] * y
+    return _ln(w, 'norm', x, DINOV3_LAYER_NORM_EPS)
+
+
+def _channels_first_ln(w: dict, name: str, x: torch.Tensor) -> torch.Tensor:
+    """LayerNorm over the channels of an NxCxHxW map (eps 1e-6)."""
+    return _ln(w, name, x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+def dinov3_convnext_cls(state: dict, prefix: str,
+                        images: torch.Tensor) -> torch.Tensor:
+    """DINOv3's ConvNeXt embedding (``x_norm_clstoken``): the final norm of
+    the average-pooled last feature map.
+
+    Args:
+        state (dict): Tensors by name, in the official names.
+        prefix (str): The ConvNeXt's prefix in ``state``.
+        images (torch.Tensor): NxCxHxW.
+
+    Returns:
+        torch.Tensor: NxD.
+    """
+    w = _tensors(state, prefix)
+    x = F.conv2d(images, w['downsample_layers.0.0.weight'],
+                 w['downsample_layers.0.0.bias'], stride=4)
+    x = _channels_first_ln(w, 'downsample_layers.0.1', x)
+    for stage in range(4):
+        if stage:
+            name = f'downsample_layers.{stage}'
+            x = F.conv2d(
+                _channels_first_ln(w, f'{name}.0', x), w[f'{name}.1.weight'],
+                w[f'{name}.1.bias'], stride=2)
+        index = 0
+        while f'stages.{stage}.{index}.gamma' in w:
+            block = f'stages.{stage}.{index}'
+            y = F.conv2d(x, w[f'{block}.dwconv.weight'],
+                         w[f'{block}.dwconv.bias'], padding=3,
+                         groups=x.shape[1])
+            y = _ln(w, f'{block}.norm', y.permute(0, 2, 3, 1))
+            y = _lin(w, f'{block}.pwconv2',
+                     F.gelu(_lin(w, f'{block}.pwconv1', y)))
+            x = x + (w[f'{block}.gamma'] * y).permute(0, 3, 1, 2)
+            index += 1
+    return _ln(w, 'norm', x.mean(dim=(-2, -1)))
 
 
 def _fourier_positions(w: dict, batch: int, height: int,
@@ -468,7 +699,8 @@ def mocov3_projection(state: dict, prefix: str,
 
 
 def cls_and_mean(tokens: torch.Tensor, registers: int = 0) -> torch.Tensor:
-    """CLS token followed by the mean of the patch tokens."""
+    """CLS token followed by the mean of the patch tokens (the
+    ``registers`` tokens after CLS left out)."""
     return torch.cat([tokens[:, 0], tokens[:, 1 + registers:].mean(dim=1)],
                      dim=1)
 

@@ -5,8 +5,9 @@
   official DisCo, torchvision, timm), detected and read into disco_mm's
   layout; a new format goes here;
 * ``transformer_formats.py``: the released self-supervised vision
-  transformers (DINO, DINOv2, MoCo-v3, mmpretrain's ViT), with their
-  position embeddings resized as their own code does;
+  transformers (DINO, DINOv2, DINOv3 with its ConvNeXt, MoCo-v3,
+  mmpretrain's ViT), with their position embeddings resized as their own
+  code does;
 * ``teacher.py``: a teacher checkpoint read for :class:`FrozenTeacher` or
   written converted;
 * ``student.py``, ``stock_models.py``, ``export.py``: the student of a

@@ -4,13 +4,13 @@ Every reader here turns a foreign state dict into disco_mm's layout: the
 backbone under ``backbone.*`` (``backbone.model.*`` for a
 :class:`TimmPooledBackbone`) and the projector under ``neck.mlp.*``, as
 mmpretrain's self-supervised checkpoints store them. The released vision
-transformers (DINO, DINOv2, MoCo-v3, mmpretrain's ViT) have their readers in
-:mod:`disco_mm.checkpoints.transformer_formats`, with a ``fit`` that resizes
-their position embedding to the teacher's input size. A new format is one
-reader, one key signature and one :class:`CheckpointFormat` entry of
-:data:`FORMATS`; :mod:`disco_mm.checkpoints.teacher` reads files through
-:func:`to_disco_mm`, for :class:`FrozenTeacher` and the converters of
-``tools/model_converters/`` alike.
+transformers (DINO, DINOv2, DINOv3, MoCo-v3, mmpretrain's ViT) have their
+readers in :mod:`disco_mm.checkpoints.transformer_formats`, with a ``fit``
+that resizes their position embedding to the teacher's input size. A new
+format is one reader, one key signature and one :class:`CheckpointFormat`
+entry of :data:`FORMATS`; :mod:`disco_mm.checkpoints.teacher` reads files
+through :func:`to_disco_mm`, for :class:`FrozenTeacher` and the converters
+of ``tools/model_converters/`` alike.
 """
 from typing import (Callable, List, Mapping, NamedTuple, Optional, Sequence,
                     Tuple)

@@ -7,8 +7,11 @@ position embedding from the grid it was trained at to the teacher's grid
 exactly as the code that trained it does at every forward pass. The layouts
 are those of facebookresearch/dino (``main_dino.py``'s full checkpoint, the
 backbone-only ``*_pretrain.pth`` files, ViT and XCiT), facebookresearch/dinov2
-(``dinov2_vit*14[_reg4]_pretrain.pth``), facebookresearch/moco-v3
-(``vit-*-300ep.pth.tar``) and mmpretrain's ``VisionTransformer``.
+(``dinov2_vit*14[_reg4]_pretrain.pth``), facebookresearch/dinov3
+(``dinov3_vit*16_pretrain_*.pth`` into timm's ``Eva``, and, of the same
+release, ``dinov3_convnext_*_pretrain_*.pth`` into timm's ``ConvNeXt``),
+facebookresearch/moco-v3 (``vit-*-300ep.pth.tar``) and mmpretrain's
+``VisionTransformer``.
 """
 import math
 import re
@@ -17,7 +20,7 @@ from typing import Callable, Dict, List, Mapping, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from .files import StateDict, has_prefix, rename
+from .files import CheckpointFormatError, StateDict, has_prefix, rename
 from .vit_names import vit_names
 
 #: Where the teacher's position embedding is.
@@ -98,6 +101,118 @@ def read_dinov2(state: StateDict) -> StateDict:
             weights['backbone.model.cls_token'] + pos_embed[:, :1])
         weights[POS_EMBED] = pos_embed[:, 1:]
     return weights
+
+
+#: facebookresearch/dinov3's names of a ViT's tensors, as patterns of the
+#: name's start, and the start of their names in timm's ``Eva`` (None:
+#: dropped); names that match none are timm's already. The mask token only
+#: serves the masked-image loss and the local-crop CLS norm only training;
+#: ``qkv.bias`` and its ``bias_mask`` are read by :func:`read_dinov3`.
+DINOV3_VIT_NAMES = (
+    (r'storage_tokens', 'reg_token'),
+    (r'rope_embed\.periods', 'rope.periods'),
+    (r'blocks\.(\d+)\.ls1\.gamma', r'blocks.\1.gamma_1'),
+    (r'blocks\.(\d+)\.ls2\.gamma', r'blocks.\1.gamma_2'),
+    (r'mask_token', None),
+    (r'local_cls_norm\.', None),
+)
+#: The same for DINOv3's ConvNeXt and timm's: the stem and downsampling
+#: layers move into the stages, and the final norm (saved twice, as
+#: ``norm`` and as ``norms.3``) becomes the head's norm, which timm applies
+#: to the average-pooled feature map as DINOv3 does to its CLS token.
+DINOV3_CONVNEXT_NAMES = (
+    (r'downsample_layers\.0\.', 'stem.'),
+    (r'downsample_layers\.(\d+)\.', r'stages.\1.downsample.'),
+    (r'stages\.(\d+)\.(\d+)\.dwconv\.', r'stages.\1.blocks.\2.conv_dw.'),
+    (r'stages\.(\d+)\.(\d+)\.pwconv(\d)\.', r'stages.\1.blocks.\2.mlp.fc\3.'),
+    (r'stages\.(\d+)\.(\d+)\.', r'stages.\1.blocks.\2.'),
+    (r'norms\.', None),
+    (r'norm\.', 'head.norm.'),
+)
+
+
+def rename_by_patterns(state: StateDict, names: Sequence[Tuple[str, str]],
+                       prefix: str) -> StateDict:
+    """Renames keys by the first pattern of ``names`` their start matches.
+
+    Args:
+        state (dict): The tensors.
+        names (tuple): ``(pattern, replacement or None)`` pairs, e.g.
+            :data:`DINOV3_VIT_NAMES`.
+        prefix (str): Put before every new name.
+
+    Returns:
+        dict: The renamed tensors, without the dropped ones.
+    """
+    renamed = {}
+    for key, value in state.items():
+        for pattern, replacement in names:
+            match = re.match(pattern, key)
+            if match:
+                if replacement is not None:
+                    renamed[prefix + match.expand(replacement) +
+                            key[match.end():]] = value
+                break
+        else:
+            renamed[prefix + key] = value
+    return renamed
+
+
+def read_dinov3(state: StateDict) -> StateDict:
+    """Reads a DINOv3 ViT backbone (``dinov3_vit*16_pretrain_*.pth``).
+
+    The tokens are CLS, the 4 storage tokens (timm's registers), then the
+    patches; there is no position embedding: RoPE rotates the queries and
+    keys of the patch tokens by angles of their place on the grid, with the
+    periods the file stores (``rope_embed.periods``, which the teacher loads
+    instead of computing them: the released files hold them rounded to
+    bfloat16). The official attention multiplies the ``qkv`` bias by its
+    ``bias_mask``, which is 0 for the key third (``mask_k_bias``); timm's
+    has a query and a value bias and no key bias, so the masked bias is
+    split into ``q_bias`` and ``v_bias``.
+
+    Raises:
+        CheckpointFormatError: A key bias that is not masked to zero, or a
+            CLS norm apart from the patch norm (``untie_cls_and_patch_norms``):
+            timm's ``Eva`` has neither.
+    """
+    if has_prefix(state, 'cls_norm.'):
+        raise CheckpointFormatError(
+            'The DINOv3 ViT normalises its CLS and storage tokens with a '
+            'norm of their own (cls_norm.*, untie_cls_and_patch_norms), '
+            "which timm's Eva does not have; no released DINOv3 ViT does.")
+    weights = rename_by_patterns(
+        {key: value for key, value in state.items()
+         if not key.endswith(('.qkv.bias', '.qkv.bias_mask'))},
+        DINOV3_VIT_NAMES, 'backbone.model.')
+    unmasked_key_bias = []
+    for key in [key for key in state if key.endswith('.qkv.bias')]:
+        mask = state.get(key + '_mask')
+        bias = state[key] if mask is None else state[key] * mask
+        query, key_bias, value = bias.chunk(3)
+        if key_bias.any():
+            unmasked_key_bias.append(key)
+        name = 'backbone.model.' + key[:-len('qkv.bias')]
+        weights[name + 'q_bias'] = query
+        weights[name + 'v_bias'] = value
+    if unmasked_key_bias:
+        raise CheckpointFormatError(
+            f'The DINOv3 ViT has a key bias in {len(unmasked_key_bias)} '
+            f'attention layers ({unmasked_key_bias[0]}, ...; no bias_mask '
+            "zeroes it): timm's Eva has none, and with RoPE a key bias "
+            'changes the attention. Released DINOv3 ViTs mask it '
+            '(mask_k_bias).')
+    return weights
+
+
+def read_dinov3_convnext(state: StateDict) -> StateDict:
+    """Reads a DINOv3 ConvNeXt (``dinov3_convnext_*_pretrain_*.pth``).
+
+    Its embedding (the official ``x_norm_clstoken``) is the final norm of
+    the average-pooled last feature map: timm's pooled output, with
+    ``neck=None``.
+    """
+    return rename_by_patterns(state, DINOV3_CONVNEXT_NAMES, 'backbone.model.')
 
 
 def projector_names(state: StateDict, prefix: str) -> List[Tuple[str, str]]:
@@ -237,6 +352,31 @@ def fit_dinov2(weights: StateDict,
     return fit(weights, teacher_weights)
 
 
+def fit_dinov3(weights: StateDict,
+               teacher_weights: Mapping[str, torch.Tensor]) -> StateDict:
+    """Fits DINOv3's query and value biases to a timm model without them.
+
+    RoPE needs no resize. timm's ``*_dinov3`` models have no ``qkv`` bias and
+    their ``*_dinov3_qkvb`` twins have one: biases that are all zero are
+    dropped for the former; non-zero ones need the latter.
+
+    Raises:
+        CheckpointFormatError: Non-zero biases for a teacher without them.
+    """
+    biases = [key for key in weights if key.endswith(('.q_bias', '.v_bias'))]
+    if not biases or any(key in teacher_weights for key in biases):
+        return weights
+    non_zero = [key for key in biases if weights[key].any()]
+    if non_zero:
+        raise CheckpointFormatError(
+            f'The DINOv3 ViT has non-zero query and value biases '
+            f'({non_zero[0]}, ... {len(non_zero)} in all), but the teacher '
+            "has none: use timm's model with qkv bias, the name ending in "
+            "'_qkvb' (e.g. model.teacher.backbone.model_name="
+            "'vit_small_patch16_dinov3_qkvb').")
+    return {key: value for key, value in weights.items() if key not in biases}
+
+
 def _is_dino(keys: Sequence[str]) -> bool:
     """A DINO training checkpoint's teacher."""
     return (has_prefix(keys, 'teacher.backbone.')
@@ -250,8 +390,21 @@ def _is_dino_backbone(keys: Sequence[str]) -> bool:
 
 
 def _is_dinov2(keys: Sequence[str]) -> bool:
-    """A ViT without prefix with DINOv2's mask token."""
-    return 'mask_token' in keys and 'blocks.0.norm1.weight' in keys
+    """A ViT without prefix with DINOv2's mask token and a position
+    embedding (DINOv3 has RoPE instead)."""
+    return ('mask_token' in keys and 'pos_embed' in keys
+            and 'blocks.0.norm1.weight' in keys)
+
+
+def _is_dinov3(keys: Sequence[str]) -> bool:
+    """A ViT without prefix with DINOv3's RoPE periods."""
+    return 'rope_embed.periods' in keys and 'blocks.0.norm1.weight' in keys
+
+
+def _is_dinov3_convnext(keys: Sequence[str]) -> bool:
+    """A ConvNeXt in its official names, without prefix."""
+    return ('downsample_layers.0.0.weight' in keys
+            and 'stages.0.0.dwconv.weight' in keys)
 
 
 def _is_mocov3(keys: Sequence[str]) -> bool:
@@ -276,6 +429,14 @@ TRANSFORMER_FORMATS: Dict[str, tuple] = {
     'dinov2': ('facebookresearch/dinov2 backbone: cls_token, mask_token, '
                'pos_embed, [register_tokens], blocks.*.ls1.gamma',
                _is_dinov2, read_dinov2, fit_dinov2),
+    'dinov3': ('facebookresearch/dinov3 ViT backbone: cls_token, '
+               'storage_tokens, mask_token, rope_embed.periods, '
+               'blocks.*.attn.qkv.bias_mask, blocks.*.ls1.gamma', _is_dinov3,
+               read_dinov3, fit_dinov3),
+    'dinov3_convnext': ('facebookresearch/dinov3 ConvNeXt backbone: '
+                        'downsample_layers.*, stages.*.*.dwconv.*, norm.*, '
+                        'norms.3.*', _is_dinov3_convnext,
+                        read_dinov3_convnext, None),
     'mocov3': ('facebookresearch/moco-v3: module.base_encoder.* with '
                'projector head.*, module.momentum_encoder.*, '
                'module.predictor.*', _is_mocov3, read_mocov3, None),

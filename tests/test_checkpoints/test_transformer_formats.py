@@ -6,22 +6,33 @@ loaded into a FrozenTeacher with the format detected, and the teacher's
 embedding is compared with the original model's computed in plain torch
 from the same tensors.
 """
+import os.path as osp
+
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
+import timm
 from timm.layers import resample_abs_pos_embed
+from timm.models import convnext, eva
 
 from checkpoint_layouts import build_teacher
 from disco_mm.checkpoints import (detect_format, load_checkpoint_file,
                                   state_dict_of)
+from disco_mm.checkpoints.files import CheckpointFormatError
 from disco_mm.checkpoints.transformer_formats import (POS_EMBED, fit_dino,
-                                                      fit_timm)
+                                                      fit_timm, read_dinov3,
+                                                      read_dinov3_convnext)
 from disco_mm.models.teachers import TeacherCheckpointError
-from transformer_layouts import (DINO_HEAD, VIT_S, XCIT_S12, cls_and_mean,
-                                 dino_bottleneck, dino_full_checkpoint,
-                                 dino_head_layout, mocov3_projection,
+from repo_paths import REPO_ROOT
+from transformer_layouts import (CONVNEXT_TINY, DINO_HEAD, DINOV3_VIT_B,
+                                 DINOV3_VIT_S, VIT_S, XCIT_S12, cls_and_mean,
+                                 convnext_weights, dino_bottleneck,
+                                 dino_full_checkpoint, dino_head_layout,
+                                 dinov3_convnext_cls, dinov3_vit_tokens,
+                                 dinov3_vit_weights, mocov3_projection,
                                  mocov3_projector_layout, random_weights,
                                  timm_vit, vit_layout, vit_tokens, xcit_cls,
                                  xcit_layout)
@@ -94,6 +105,63 @@ def dinov2_vits14(request, folder):
     path = folder / f'{name}_pretrain.pth'
     torch.save(state, path)
     return str(path), state, registers
+
+
+#: The teacher configs of the released DINOv3 ViTs, with the file names
+#: and shapes of the releases.
+DINOV3_TEACHERS = {
+    'dinov3_vit-small-p16.py':
+    ('dinov3_vits16_pretrain_lvd1689m-08c60483.pth', DINOV3_VIT_S),
+    'dinov3_vit-base-p16.py':
+    ('dinov3_vitb16_pretrain_lvd1689m-73cec8be.pth', DINOV3_VIT_B),
+}
+#: The trained size, and one of another shape (10x7 patches) for RoPE.
+DINOV3_SIZES = [(224, 224), (160, 112)]
+
+
+def shipped_teacher(config: str, checkpoint: str) -> tuple:
+    """The teacher of ``configs/_base_/teachers/<config>`` on
+    ``checkpoint``, and the width its student's projector ends at."""
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', '_base_', 'teachers', config))
+    teacher = dict(cfg.model.teacher.to_dict(), checkpoint=checkpoint)
+    return MODELS.build(teacher), cfg.model.neck.out_channels
+
+
+def write_dinov3_vit(folder, config: str) -> tuple:
+    """Writes the released file of ``config``; returns its path, tensors."""
+    name, arch = DINOV3_TEACHERS[config]
+    state = dinov3_vit_weights(**arch)
+    torch.save(state, folder / name)
+    return str(folder / name), state
+
+
+@pytest.fixture(scope='module', params=sorted(DINOV3_TEACHERS))
+def dinov3_vit(request, folder):
+    """A released DINOv3 ViT (S/16, B/16) file, its tensors, its config."""
+    path, state = write_dinov3_vit(folder, request.param)
+    return path, state, request.param
+
+
+@pytest.fixture(scope='module')
+def dinov3_vits16(folder):
+    """The released ViT-S/16 file and its tensors."""
+    return write_dinov3_vit(folder, 'dinov3_vit-small-p16.py')
+
+
+@pytest.fixture(scope='module')
+def dinov3_convnext_tiny(folder):
+    """The released ConvNeXt-Tiny file and its tensors."""
+    state = convnext_weights(**CONVNEXT_TINY)
+    path = folder / 'dinov3_convnext_tiny_pretrain_lvd1689m-21b726bb.pth'
+    torch.save(state, path)
+    return str(path), state
+
+
+def sized_images(size):
+    """Two random images of ``size`` (height, width)."""
+    generator = torch.Generator().manual_seed(2)
+    return torch.randn(2, 3, *size, generator=generator)
 
 
 def test_dino_full_checkpoint_gives_the_head_bottleneck(dino_vit_s16, images):
@@ -194,6 +262,136 @@ def test_dinov2_position_embedding_resized_as_the_hub_model(
     assert_matches(teacher(images), F.normalize(feature, dim=1))
 
 
+@pytest.mark.parametrize('size', DINOV3_SIZES, ids=['224', '160x112'])
+def test_dinov3_vit_gives_its_cls_token(dinov3_vit, size):
+    """The shipped teacher gives the CLS token of the official model, at
+    the trained size and at another shape (RoPE computed for the grid of
+    the input), as wide as its student's projector."""
+    path, state, config = dinov3_vit
+    teacher, student_width = shipped_teacher(config, path)
+    images = sized_images(size)
+    heads = DINOV3_TEACHERS[config][1]['heads']
+    tokens = dinov3_vit_tokens(state, '', images, heads=heads)
+    assert_matches(teacher(images), F.normalize(tokens[:, 0], dim=1))
+    assert tokens.shape[-1] == student_width
+
+
+def test_dinov3_cls_and_mean_leaves_the_storage_tokens_out(dinov3_vits16):
+    """CLS and the mean of the patch tokens alone: the 4 storage tokens
+    between them are no patches."""
+    path, state = dinov3_vits16
+    teacher = build_teacher(
+        path,
+        **timm_vit('vit_small_patch16_dinov3_qkvb', pooling='cls+avgpool'))
+    images = sized_images(DINOV3_SIZES[1])
+    tokens = dinov3_vit_tokens(state, '', images, heads=6)
+    assert_matches(teacher(images),
+                   F.normalize(cls_and_mean(tokens, registers=4), dim=1))
+
+
+def test_dinov3_rope_periods_are_the_files(dinov3_vits16):
+    """The teacher computes with the file's bfloat16-rounded periods; the
+    float32 periods timm computes itself (and its checkpoint_filter_fn
+    leaves the file's out) miss the official embedding by more than the
+    tolerance."""
+    path, state = dinov3_vits16
+    teacher = build_teacher(
+        path, **timm_vit('vit_small_patch16_dinov3_qkvb', global_pool='token'))
+    rope = teacher.backbone.model.rope
+    assert torch.equal(rope.periods, state['rope_embed.periods'].float())
+    images = sized_images(DINOV3_SIZES[0])
+    loaded = teacher(images)
+    rope.periods.copy_(rope._compute_periods())
+    assert (teacher(images) - loaded).abs().max() > TOLERANCE
+
+
+def test_dinov3_vit_without_qkv_bias_takes_zero_biases_only(
+        dinov3_vits16, folder):
+    """timm's ``*_dinov3`` models have no qkv bias: a file whose query and
+    value biases are zero reads exactly into them, other files are refused
+    with the ``_qkvb`` model to use."""
+    path, state = dinov3_vits16
+    parts = timm_vit('vit_small_patch16_dinov3', global_pool='token')
+    with pytest.raises(TeacherCheckpointError) as error:
+        build_teacher(path, **parts)
+    assert "'vit_small_patch16_dinov3_qkvb'" in str(error.value)
+    zero_biases = {
+        key: torch.zeros_like(value) if key.endswith('qkv.bias') else value
+        for key, value in state.items()
+    }
+    zero_path = str(folder / 'dinov3_vits16_zero_qkv_bias.pth')
+    torch.save(zero_biases, zero_path)
+    images = sized_images(DINOV3_SIZES[0])
+    tokens = dinov3_vit_tokens(zero_biases, '', images, heads=6)
+    assert_matches(
+        build_teacher(zero_path, **parts)(images),
+        F.normalize(tokens[:, 0], dim=1))
+
+
+@pytest.mark.parametrize('dropped,listed', [
+    ('blocks.11.ls2.gamma', 'backbone.model.blocks.11.gamma_2'),
+    ('storage_tokens', 'backbone.model.reg_token'),
+    ('rope_embed.periods', 'backbone.model.rope.periods'),
+])
+def test_dinov3_file_without_a_tensor_lists_it(dinov3_vits16, folder,
+                                               dropped, listed):
+    path, state = dinov3_vits16
+    cut = str(folder / 'dinov3_vits16_cut.pth')
+    torch.save({k: v for k, v in state.items() if k != dropped}, cut)
+    with pytest.raises(TeacherCheckpointError) as error:
+        build_teacher(
+            cut,
+            format='dinov3',
+            **timm_vit('vit_small_patch16_dinov3_qkvb', global_pool='token'))
+    assert f'1 keys missing:\n  {listed}' in str(error.value)
+
+
+def test_dinov3_key_bias_not_masked_is_refused():
+    """Without a bias_mask zeroing it, a key bias is refused."""
+    state = {
+        'blocks.0.attn.qkv.bias': torch.ones(12),
+        'blocks.0.attn.qkv.weight': torch.ones(12, 4)
+    }
+    with pytest.raises(CheckpointFormatError, match='key bias in 1 atten'):
+        read_dinov3(state)
+    mask = torch.tensor([1.0] * 4 + [0.0] * 4 + [1.0] * 4)
+    weights = read_dinov3({**state, 'blocks.0.attn.qkv.bias_mask': mask})
+    assert torch.equal(weights['backbone.model.blocks.0.attn.q_bias'],
+                       torch.ones(4))
+
+
+def test_dinov3_readers_are_timms_filters_but_for_the_rope_periods(
+        dinov3_vits16, dinov3_convnext_tiny):
+    """Tensor by tensor, the readers give what timm's checkpoint_filter_fn
+    gives, and the ViT's RoPE periods, which timm's filter drops."""
+    cases = [(dinov3_vits16[1], read_dinov3, 'vit_small_patch16_dinov3_qkvb',
+              eva.checkpoint_filter_fn, {'rope.periods'}),
+             (dinov3_convnext_tiny[1], read_dinov3_convnext, 'convnext_tiny',
+              convnext.checkpoint_filter_fn, set())]
+    for state, read, model_name, timm_filter, only_ours in cases:
+        ours = {
+            key[len('backbone.model.'):]: value
+            for key, value in read(state).items()
+        }
+        timms = timm_filter(dict(state),
+                            timm.create_model(model_name, num_classes=0))
+        assert set(ours) - set(timms) == only_ours
+        assert set(timms) <= set(ours)
+        assert all(torch.equal(ours[key], timms[key]) for key in timms)
+
+
+@pytest.mark.parametrize('size', DINOV3_SIZES, ids=['224', '160x112'])
+def test_dinov3_convnext_tiny_gives_its_cls_token(dinov3_convnext_tiny, size):
+    """The shipped teacher gives the official embedding: the final norm of
+    the pooled feature map."""
+    path, state = dinov3_convnext_tiny
+    teacher, student_width = shipped_teacher('dinov3_convnext-tiny.py', path)
+    images = sized_images(size)
+    reference = dinov3_convnext_cls(state, '', images)
+    assert_matches(teacher(images), F.normalize(reference, dim=1))
+    assert reference.shape[-1] == student_width
+
+
 def test_dino_resize_is_not_timms_and_timm_format_resizes_as_timm():
     """DINO's offset changes the embedding; format 'timm' resizes as timm."""
     pos_embed = torch.randn(1, 37 * 37 + 1, 8)
@@ -281,7 +479,8 @@ def test_mmpretrain_vision_transformer_read_as_timm(folder, img_size):
 
 
 def test_transformer_files_are_told_apart(dino_vit_s16, dino_xcit_s12,
-                                          dinov2_vits14):
+                                          dinov2_vits14, dinov3_vits16,
+                                          dinov3_convnext_tiny):
     """Each layout is detected as its own format."""
     expected = {
         dino_vit_s16[0]['full']: 'dino',
@@ -289,6 +488,8 @@ def test_transformer_files_are_told_apart(dino_vit_s16, dino_xcit_s12,
         dino_xcit_s12[0]['full']: 'dino',
         dino_xcit_s12[0]['backbone']: 'dino_backbone',
         dinov2_vits14[0]: 'dinov2',
+        dinov3_vits16[0]: 'dinov3',
+        dinov3_convnext_tiny[0]: 'dinov3_convnext',
     }
     for path, name in expected.items():
         assert detect_format(state_dict_of(load_checkpoint_file(path))) == name

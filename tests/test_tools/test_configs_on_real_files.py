@@ -32,9 +32,10 @@ from queues import queue_options
 from repo_paths import MMPRETRAIN_TOOLS, REPO_ROOT
 from real_files import (cifar_checksum_module, make_cifar_tree,
                         make_image_folder, make_imagenet_tree)
-from transformer_layouts import (VIT_S, XCIT_S12, dino_full_checkpoint,
-                                 dino_head_layout, random_weights, vit_layout,
-                                 xcit_layout)
+from transformer_layouts import (DINOV3_VIT_S, VIT_S, XCIT_S12,
+                                 dino_full_checkpoint, dino_head_layout,
+                                 dinov3_vit_weights, random_weights,
+                                 vit_layout, xcit_layout)
 
 pytestmark = pytest.mark.slow
 
@@ -117,6 +118,13 @@ TRANSFORMER_LAYOUTS = {
         **VIT_S, patch=14, grid=37, layer_scale=True, mask_token=True),
 }
 
+#: The released DINOv3 files (storage tokens, RoPE periods, masked key
+#: bias), by timm model: their tensors.
+DINOV3_FILES = {
+    'vit_small_patch16_dinov3_qkvb':
+    lambda: dinov3_vit_weights(**DINOV3_VIT_S),
+}
+
 
 def teacher_layout(teacher: dict) -> str:
     """The published layout a test teacher file of this config is written in.
@@ -124,14 +132,17 @@ def teacher_layout(teacher: dict) -> str:
     A ResNet-50 with MoCo's projector is written as facebookresearch/moco
     saves it, a ResNet-50w2 with SwAV's as facebookresearch/swav does, a
     ViT or XCiT with DINO's head as facebookresearch/dino's training
-    checkpoint (its tensors-only copy), DINOv2's ViT as its released
-    backbone, and anything else (the digits teachers) as mmpretrain does.
+    checkpoint (its tensors-only copy), DINOv2's and DINOv3's ViTs as their
+    released backbones, and anything else (the digits teachers) as
+    mmpretrain does.
     """
     backbone, neck = teacher['backbone'], teacher.get('neck') or {}
     if backbone.get('depth') == 50 and neck.get('type') == 'MoCoV2Neck':
         return 'moco'
     if backbone.get('depth') == 50 and neck.get('type') == 'BatchNormMLPNeck':
         return 'swav'
+    if backbone.get('model_name') in DINOV3_FILES:
+        return 'dinov3'
     if backbone.get('model_name') in TRANSFORMER_LAYOUTS:
         return 'dino' if neck.get('type') == 'DINOProjector' else 'dinov2'
     return 'mmpretrain'
@@ -172,6 +183,8 @@ def write_teacher(teacher: dict, path: str) -> None:
         torch.save(
             random_weights(TRANSFORMER_LAYOUTS[backbone['model_name']]()),
             path)
+    elif layout == 'dinov3':
+        torch.save(DINOV3_FILES[backbone['model_name']](), path)
     else:
         torch.save({'state_dict': teacher_state_dict(backbone, neck)}, path)
 

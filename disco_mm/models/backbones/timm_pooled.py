@@ -28,6 +28,12 @@ class TimmPooledBackbone(BaseModule):
     token followed by the mean of the patch tokens (registers left out), a
     2C-wide feature, as DINO's and DINOv2's linear evaluations use it.
 
+    A model with DINOv3's RoPE (timm's ``*_dinov3`` models) keeps the RoPE
+    periods in its state dict: timm computes them from its
+    ``rope_temperature`` and leaves them out, while DINOv3's files store the
+    periods their model computes with (rounded to bfloat16), which must be
+    loaded for the model to compute as the official one.
+
     Args:
         model_name (str): A timm model name, e.g. ``'efficientnet_b0'``,
             ``'mobilenetv3_large_100'``, ``'vit_small_patch16_224'``.
@@ -65,6 +71,9 @@ class TimmPooledBackbone(BaseModule):
         # (MobileNetV3: 960); head_hidden_size is the width it outputs.
         self.num_features = getattr(self.model, 'head_hidden_size',
                                     None) or self.model.num_features
+        rope = getattr(self.model, 'rope', None)
+        if isinstance(getattr(rope, 'periods', None), torch.Tensor):
+            rope.register_buffer('periods', rope.periods, persistent=True)
         if pooling not in POOLINGS:
             raise ValueError(
                 f'model.backbone.pooling={pooling!r}: use one of {POOLINGS}.')

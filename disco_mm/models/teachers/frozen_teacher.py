@@ -25,10 +25,9 @@ class FrozenTeacher(BaseModule):
     The teacher is built from its config and loaded at once, so a wrong
     checkpoint stops the run before the first iteration. The checkpoint may
     come from mmpretrain / mmselfsup, facebookresearch/moco, swav, dino,
-    dinov2 or moco-v3, the official DisCo code, or be a plain torchvision /
-    timm state dict: its format is recognised from its keys (see
-    :mod:`~disco_mm.checkpoints.formats` and
-    ``docs/teachers.md``). Every parameter and buffer the teacher has must
+    dinov2, dinov3 or moco-v3, the official DisCo code, or be a plain
+    torchvision / timm state dict: its format is recognised from its keys
+    (see :mod:`~disco_mm.checkpoints.formats` and ``docs/teachers.md``). Every parameter and buffer the teacher has must
     be in the checkpoint with the same shape; keys the teacher does not use
     (a momentum encoder, a queue, a classifier) are ignored.
     The parameters never require gradients, ``init_weights`` leaves them as

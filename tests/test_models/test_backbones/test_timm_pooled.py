@@ -134,6 +134,30 @@ def test_passes_timm_arguments():
     assert backbone.model_name == 'efficientnet_b0'
 
 
+def test_dinov3_rope_periods_are_in_the_state_dict():
+    """The periods load with the weights and are what RoPE computes with;
+    timm's own state dict (and every other model's) leaves them out."""
+    backbone = TimmPooledBackbone(
+        'vit_small_patch16_dinov3_qkvb', global_pool='token', depth=1)
+    reference = timm.create_model(
+        'vit_small_patch16_dinov3_qkvb', num_classes=0, depth=1)
+    assert set(backbone.model.state_dict()) == {
+        *reference.state_dict(), 'rope.periods'
+    }
+    backbone.eval()
+    images = torch.randn(1, 3, 32, 48)
+    before = backbone(images)[0]
+    state = backbone.state_dict()
+    state['model.rope.periods'] = state['model.rope.periods'] * 2
+    backbone.load_state_dict(state)
+    assert not torch.allclose(backbone(images)[0], before)
+    vit = TimmPooledBackbone('vit_tiny_patch16_224')
+    assert set(vit.model.state_dict()) == set(
+        timm.create_model('vit_tiny_patch16_224').state_dict()) - {
+            'head.weight', 'head.bias'
+        }
+
+
 def test_unknown_timm_name_raises():
     with pytest.raises(
             ValueError, match="model.backbone.model_name='efficientnet_b99'"):
