@@ -161,7 +161,8 @@ class TimmPooledBackbone(BaseModule):
         return torch.cat([tokens[:, 0], patches.mean(dim=1)], dim=1)
 
 
-def token_grid(num_tokens: int, image_size: Tuple[int, int]) -> Tuple[int, int]:
+def token_grid(num_tokens: int,
+               image_size: Tuple[int, int]) -> Tuple[int, int]:
     """Returns the grid of square patches that ``num_tokens`` tokens cover.
 
     Args:
