@@ -37,6 +37,7 @@ DEFAULT_CONFIGS = (
     'compress/*2q*_digits.py',
     'simreg/*_digits.py',
     'bingo/*_digits.py',
+    'global_local/*_digits.py',
     'distilled_ssl/disco-byol_*_digits.py',
     'distilled_ssl/disco-simsiam_*_digits.py',
 )

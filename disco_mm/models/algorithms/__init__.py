@@ -3,11 +3,13 @@ from .bingo import BINGO
 from .compress import CompRess1q, CompRess2q
 from .disco import DisCo
 from .distilled_self_sup import DistilledSelfSup
+from .global_local_distill import GlobalLocalDistill
 from .mocov2_student import MoCoV2Student
 from .seed import SEED
 from .simreg import SimReg
 
 __all__ = [
     'BaseDistiller', 'BINGO', 'CompRess1q', 'CompRess2q', 'DisCo',
-    'DistilledSelfSup', 'MoCoV2Student', 'SEED', 'SimReg'
+    'DistilledSelfSup', 'GlobalLocalDistill', 'MoCoV2Student', 'SEED',
+    'SimReg'
 ]

@@ -34,6 +34,11 @@ class TimmPooledBackbone(BaseModule):
     periods their model computes with (rounded to bfloat16), which must be
     loaded for the model to compute as the official one.
 
+    :meth:`forward_with_patch_tokens` gives the same pooled feature together
+    with the tokens of the image's patches from the same pass: a
+    transformer's output tokens without its prefix (CLS, register or
+    distillation tokens), a CNN's last feature map flattened.
+
     Args:
         model_name (str): A timm model name, e.g. ``'efficientnet_b0'``,
             ``'mobilenetv3_large_100'``, ``'vit_small_patch16_224'``.
@@ -85,6 +90,9 @@ class TimmPooledBackbone(BaseModule):
                     'Leave pooling=None for its own pooling.')
             self.num_features *= 2
         self.pooling = pooling
+        #: The width of :meth:`forward_with_patch_tokens`'s tokens: timm's
+        #: ``num_features``, before any post-pooling head.
+        self.patch_token_width = self.model.num_features
         self.frozen = frozen
         if frozen:
             self.model.requires_grad_(False)
@@ -116,10 +124,73 @@ class TimmPooledBackbone(BaseModule):
             ``pooling='cls+avgpool'``).
         """
         if self.pooling == 'cls+avgpool':
-            tokens = self.model.forward_features(inputs)
-            prefix = getattr(self.model, 'num_prefix_tokens', 1)
-            pooled = torch.cat(
-                [tokens[:, 0], tokens[:, prefix:].mean(dim=1)], dim=1)
+            pooled = self._pool(self.model.forward_features(inputs))
         else:
             pooled = self.model(inputs)
         return (pooled[:, :, None, None], )
+
+    def forward_with_patch_tokens(
+        self, inputs: torch.Tensor
+    ) -> Tuple[Tuple[torch.Tensor], torch.Tensor, Tuple[int, int]]:
+        """Returns the pooled feature and the patch tokens of one pass.
+
+        Args:
+            inputs (torch.Tensor): Images, NxCxHxW.
+
+        Returns:
+            tuple: The output of :meth:`forward`; the patch tokens, NxLxC'
+            with ``C' = patch_token_width`` (a transformer's last tokens
+            after its final norm, prefix tokens left out; a CNN's last
+            feature map, row by row); and the (height, width) of the grid
+            they lie on, with ``height * width = L``.
+
+        Raises:
+            ValueError: The tokens do not form a grid of the image's shape.
+        """
+        features = self.model.forward_features(inputs)
+        if features.dim() == 4:
+            tokens = features.flatten(2).transpose(1, 2)
+            grid = tuple(features.shape[2:])
+        else:
+            tokens = features[:, self._num_prefix_tokens():]
+            grid = token_grid(tokens.shape[1], inputs.shape[2:])
+        if self.pooling == 'cls+avgpool':
+            pooled = self._pool(features)
+        else:
+            pooled = self.model.forward_head(features)
+        return (pooled[:, :, None, None], ), tokens, grid
+
+    def _num_prefix_tokens(self) -> int:
+        """The tokens before a transformer's patch tokens (CLS, registers)."""
+        return getattr(self.model, 'num_prefix_tokens', 1)
+
+    def _pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        """CLS token and mean patch token of a transformer's output tokens."""
+        patches = tokens[:, self._num_prefix_tokens():]
+        return torch.cat([tokens[:, 0], patches.mean(dim=1)], dim=1)
+
+
+def token_grid(num_tokens: int,
+               image_size: Tuple[int, int]) -> Tuple[int, int]:
+    """Returns the grid of square patches that ``num_tokens`` tokens cover.
+
+    Args:
+        num_tokens (int): The number of patch tokens.
+        image_size (tuple[int, int]): The image's (height, width).
+
+    Returns:
+        tuple[int, int]: (rows, columns) of patches.
+
+    Raises:
+        ValueError: No grid of the image's aspect ratio has that many
+            patches.
+    """
+    height, width = image_size
+    patch_side = (height * width / num_tokens)**0.5
+    grid = (round(height / patch_side), round(width / patch_side))
+    if grid[0] * grid[1] != num_tokens:
+        raise ValueError(
+            f'{num_tokens} patch tokens form no grid of square patches over '
+            f'an image of {height}x{width} pixels: the backbone pads or '
+            'crops the image; give it a size that its patch size divides.')
+    return grid

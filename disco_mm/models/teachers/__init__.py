@@ -1,3 +1,4 @@
-from .frozen_teacher import FrozenTeacher, TeacherCheckpointError
+from .frozen_teacher import (FrozenTeacher, TeacherCheckpointError,
+                             TeacherFeatures)
 
-__all__ = ['FrozenTeacher', 'TeacherCheckpointError']
+__all__ = ['FrozenTeacher', 'TeacherCheckpointError', 'TeacherFeatures']

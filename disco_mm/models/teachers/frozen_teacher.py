@@ -1,6 +1,6 @@
 """The frozen self-supervised teacher that a student is distilled from."""
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -12,10 +12,27 @@ from ...checkpoints import (CheckpointFormatError, file_sha256,
                             read_teacher_checkpoint)
 from ...messages import listed
 from ...precision import supported_dtype
+from ..utils import features_and_patch_tokens
 
 
 class TeacherCheckpointError(CheckpointFormatError):
     """A teacher checkpoint cannot be read or does not fit the teacher."""
+
+
+class TeacherFeatures(NamedTuple):
+    """The teacher's embedding and patch tokens of the same images.
+
+    Attributes:
+        embedding (torch.Tensor): NxD, what :meth:`FrozenTeacher.forward`
+            returns.
+        patch_tokens (torch.Tensor): NxLxC, the tokens of the image's
+            patches as the backbone gives them (not normalised).
+        grid_size (tuple[int, int]): The (height, width) of the patch grid,
+            row by row in ``patch_tokens``.
+    """
+    embedding: torch.Tensor
+    patch_tokens: torch.Tensor
+    grid_size: Tuple[int, int]
 
 
 @MODELS.register_module()
@@ -50,6 +67,12 @@ class FrozenTeacher(BaseModule):
     that trained it does (see ``docs/teachers.md``). ``normalize=False``
     returns the embedding as it is, as the official DisCo-on-SwAV code
     distils it.
+
+    :meth:`forward_with_patch_tokens` gives, from the same pass, the
+    embedding and the backbone's patch tokens: a ViT's last tokens after
+    its final norm without the CLS, register or storage tokens, or a CNN's
+    last feature map flattened. :meth:`forward` alone computes nothing
+    more than the embedding.
 
     ``precision='bf16'`` (or ``'fp16'`` on a GPU) runs the teacher in that
     type while the student trains in float32: its weights are cast once
@@ -310,13 +333,39 @@ class FrozenTeacher(BaseModule):
             a teacher of lower precision), of unit length unless
             ``normalize`` is False.
         """
-        features = self.backbone(
-            inputs.to(self.reduced_dtype) if self.reduced_dtype else inputs)
+        return self._embedding(self.backbone(self._cast(inputs)),
+                               inputs.dtype)
+
+    @torch.no_grad()
+    def forward_with_patch_tokens(self,
+                                  inputs: torch.Tensor) -> TeacherFeatures:
+        """Returns the embedding and the patch tokens of ``inputs``.
+
+        Args:
+            inputs (torch.Tensor): Images, NxCxHxW.
+
+        Returns:
+            TeacherFeatures: The embedding as :meth:`forward` gives it, the
+            patch tokens (NxLxC, of the inputs' type) and their grid.
+        """
+        features, tokens, grid = features_and_patch_tokens(
+            self.backbone, self._cast(inputs))
+        return TeacherFeatures(
+            self._embedding(features, inputs.dtype), tokens.to(inputs.dtype),
+            grid)
+
+    def _cast(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The inputs in the teacher's type."""
+        return inputs.to(self.reduced_dtype) if self.reduced_dtype else inputs
+
+    def _embedding(self, features: Tuple[torch.Tensor, ...],
+                   dtype: torch.dtype) -> torch.Tensor:
+        """The embedding of the backbone's outputs, in type ``dtype``."""
         if self.neck is None:
             embedding = features[-1].mean(dim=(2, 3))
         else:
             embedding = self.neck(features)[0]
-        embedding = embedding.to(inputs.dtype)
+        embedding = embedding.to(dtype)
         return F.normalize(embedding, dim=1) if self.normalize else embedding
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""A network's unit embedding of images, and the widths it is made of."""
+"""A network's unit embedding of images, its patch tokens, and the widths
+they are made of."""
 from typing import Optional, Tuple
 
 import torch
@@ -27,6 +28,55 @@ def embed_images(backbone: nn.Module, neck: Optional[nn.Module],
     if neck is None:
         return F.normalize(features[-1].mean(dim=(2, 3)), dim=1)
     return F.normalize(neck(features)[0], dim=1)
+
+
+def features_and_patch_tokens(
+    backbone: nn.Module, images: torch.Tensor
+) -> Tuple[Tuple[torch.Tensor, ...], torch.Tensor, Tuple[int, int]]:
+    """Returns a backbone's outputs and its patch tokens from one pass.
+
+    A backbone with ``forward_with_patch_tokens``
+    (:class:`~disco_mm.models.backbones.TimmPooledBackbone`) gives its own
+    tokens; for any other (mmpretrain's ResNet) they are its last feature
+    map, row by row.
+
+    Args:
+        backbone (nn.Module): The backbone.
+        images (torch.Tensor): Images, NxCxHxW.
+
+    Returns:
+        tuple: The backbone's outputs as its ``forward`` gives them; the
+        patch tokens, NxLxC; the (height, width) of their grid.
+
+    Raises:
+        ValueError: The backbone's last output is no feature map.
+    """
+    if hasattr(backbone, 'forward_with_patch_tokens'):
+        return backbone.forward_with_patch_tokens(images)
+    features = backbone(images)
+    feature_map = features[-1]
+    if feature_map.dim() != 4:
+        raise ValueError(
+            f'{type(backbone).__name__} ends in an output of shape '
+            f'{tuple(feature_map.shape)}, not a NxCxHxW feature map, so it '
+            'has no patch tokens: use a CNN backbone or a '
+            'TimmPooledBackbone.')
+    tokens = feature_map.flatten(2).transpose(1, 2)
+    return features, tokens, tuple(feature_map.shape[2:])
+
+
+def patch_token_width(backbone: nn.Module) -> int:
+    """Returns the width of :func:`features_and_patch_tokens`'s tokens.
+
+    Args:
+        backbone (nn.Module): The backbone.
+
+    Returns:
+        int: Its ``patch_token_width``, or the width of its last feature
+        map.
+    """
+    return getattr(backbone, 'patch_token_width', None) or feature_width(
+        backbone)
 
 
 def feature_width(backbone: nn.Module) -> int:

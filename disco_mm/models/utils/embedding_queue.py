@@ -14,18 +14,30 @@ class EmbeddingQueue(nn.Module):
     """The last ``length`` embeddings of every process, oldest replaced first.
 
     The buffers are ``embeddings`` (``length x dim``, random unit vectors
-    at first) and ``pointer``, the row the next batch is written to. What
-    fills the queue is its owner's choice: a momentum encoder's keys
-    (MoCo, DisCo), the teacher's embeddings (SEED, BINGO, CompRess).
+    at first, or zeros with ``start_empty``) and ``pointer``, the row the
+    next batch is written to. What fills the queue is its owner's choice: a
+    momentum encoder's keys (MoCo, DisCo), the teacher's embeddings (SEED,
+    BINGO, CompRess, GlobalLocalDistill).
 
     Args:
         length (int): Number of embeddings it holds, a multiple of the
-            global batch.
+            batch it takes at each step (the global batch, or the batch of
+            one process without ``gather``).
         dim (int): Their dimension; an algorithm sets it to the width of
             what it enqueues.
+        start_empty (bool): Start with zero rows instead of random unit
+            vectors: until the queue is full, each empty row is a similarity
+            of 0 to every embedding. Defaults to False.
+        gather (bool): Enqueue the embeddings of every process (all of them
+            then hold the same queue); False keeps only this process's own.
+            Defaults to True.
     """
 
-    def __init__(self, length: int, dim: int) -> None:
+    def __init__(self,
+                 length: int,
+                 dim: int,
+                 start_empty: bool = False,
+                 gather: bool = True) -> None:
         super().__init__()
         if length < 1:
             raise ValueError(
@@ -35,8 +47,11 @@ class EmbeddingQueue(nn.Module):
             raise ValueError(
                 f'An EmbeddingQueue needs embeddings of at least 1 '
                 f'dimension, got {dim}')
-        self.register_buffer('embeddings',
-                             F.normalize(torch.randn(length, dim), dim=1))
+        initial = (
+            torch.zeros(length, dim)
+            if start_empty else F.normalize(torch.randn(length, dim), dim=1))
+        self.gather = gather
+        self.register_buffer('embeddings', initial)
         self.register_buffer('pointer', torch.zeros(1, dtype=torch.long))
 
     @property
@@ -72,20 +87,23 @@ class EmbeddingQueue(nn.Module):
 
     @torch.no_grad()
     def enqueue(self, embeddings: torch.Tensor) -> None:
-        """Replaces the oldest embeddings by this step's of all processes.
+        """Replaces the oldest embeddings by this step's of all processes
+        (of this process without ``gather``).
 
         Args:
             embeddings (torch.Tensor): NxD embeddings of this process.
 
         Raises:
-            ValueError: The global batch does not divide the length.
+            ValueError: The batch does not divide the length.
         """
-        embeddings = torch.cat(all_gather(embeddings), dim=0)
+        if self.gather:
+            embeddings = torch.cat(all_gather(embeddings), dim=0)
         batch_size = embeddings.shape[0]
         if self.length % batch_size:
+            batch = 'global batch' if self.gather else 'batch per process'
             raise ValueError(
                 f'The queue length ({self.length}) must be a multiple of the '
-                f'global batch ({batch_size}); change the queue\'s length '
+                f'{batch} ({batch_size}); change the queue\'s length '
                 '(model.queue.length, or the bank of the method) or the '
                 'batch.')
         start = int(self.pointer)

@@ -38,7 +38,7 @@ TIMM_STUDENTS = [
     'xcit_tiny_12'
 ]
 #: The image side of each student's tests: the ViTs need their 224 px.
-IMAGE_SIZE = dict(vit_tiny=224, xcit_tiny_12=224)
+IMAGE_SIZE = {'vit_tiny': 224, 'xcit_tiny_12': 224, 'at 64 px': 64}
 
 
 def random_images(name):
@@ -177,3 +177,23 @@ def test_frozen_model_has_no_gradient_and_stays_in_eval_mode(student):
     trainable = copy.deepcopy(student('efficientnet_b0')).train()
     assert all(p.requires_grad for p in trainable.parameters())
     assert trainable.model.bn1.training
+
+
+@pytest.mark.parametrize('name', ['mobilenetv3_large', 'vit_tiny'])
+def test_patch_tokens_come_with_the_pooled_feature(student, name):
+    """One pass gives forward's pooled feature and the patch tokens: a CNN's
+    last feature map before any post-pooling head (MobileNetV3: 960 of its
+    1280 channels), a ViT's tokens after the CLS token."""
+    backbone = student(name)
+    images = random_images('vit_tiny' if name == 'vit_tiny' else 'at 64 px')
+    with torch.no_grad():
+        pooled, tokens, grid = backbone.forward_with_patch_tokens(images)
+        features = backbone.model.forward_features(images)
+        torch.testing.assert_close(pooled[0], backbone(images)[0])
+    if name == 'vit_tiny':
+        assert grid == (14, 14)
+        torch.testing.assert_close(tokens, features[:, 1:])
+    else:
+        assert grid == (2, 2) and features.shape == (2, 960, 2, 2)
+        torch.testing.assert_close(tokens, features.flatten(2).transpose(1, 2))
+    assert tokens.shape == (2, grid[0] * grid[1], backbone.patch_token_width)
