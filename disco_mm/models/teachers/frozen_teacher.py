@@ -44,7 +44,8 @@ class FrozenTeacher(BaseModule):
     come from mmpretrain / mmselfsup, facebookresearch/moco, swav, dino,
     dinov2, dinov3 or moco-v3, the official DisCo code, or be a plain
     torchvision / timm state dict: its format is recognised from its keys
-    (see :mod:`~disco_mm.checkpoints.formats` and ``docs/teachers.md``). Every parameter and buffer the teacher has must
+    (see :mod:`~disco_mm.checkpoints.formats` and ``docs/teachers.md``).
+    Every parameter and buffer the teacher has must
     be in the checkpoint with the same shape; keys the teacher does not use
     (a momentum encoder, a queue, a classifier) are ignored.
     The parameters never require gradients, ``init_weights`` leaves them as
@@ -78,8 +79,8 @@ class FrozenTeacher(BaseModule):
     type while the student trains in float32: its weights are cast once
     after loading (BatchNorm keeps float32 parameters and statistics), its
     inputs at each call, and its embedding comes back in the inputs' type
-    (float32 for a float32 student). A machine
-    without native support for the type refuses it at build time.
+    (float32 for a float32 student). A machine without native support for
+    the type refuses it at build time.
 
     Args:
         backbone (dict): Config of the teacher backbone.
