@@ -1,8 +1,5 @@
 """Linear probe: a logistic regression on frozen, standardised features."""
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 
 def linear_probe_top1(train_features: torch.Tensor,
@@ -30,6 +27,12 @@ def linear_probe_top1(train_features: torch.Tensor,
     Returns:
         float: Top-1 accuracy on the test features, in percent.
     """
+    # Imported here, not with the package: a training process never fits a
+    # probe, and scikit-learn with SciPy keeps ~70 MiB resident.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     probe = make_pipeline(
         StandardScaler(),
         LogisticRegression(C=inverse_regularization, max_iter=max_iter))
