@@ -20,7 +20,8 @@ MEAN_SQUARED_ERROR = dict(
 def proteus_head(in_width: int, out_width: int) -> nn.Sequential:
     """LayerNorm, then a linear layer from the student's width to the
     teacher's; PyTorch's default initialisation, as the official heads."""
-    return nn.Sequential(nn.LayerNorm(in_width), nn.Linear(in_width, out_width))
+    return nn.Sequential(
+        nn.LayerNorm(in_width), nn.Linear(in_width, out_width))
 
 
 def random_patch_masks(images: int, patches: int, ratio: float,
