@@ -184,7 +184,12 @@ class TimmPooledBackbone(BaseModule):
 
     def _forward_masked(self, inputs: torch.Tensor, patch_mask: torch.Tensor,
                         mask_token: torch.Tensor) -> torch.Tensor:
-        """``forward_features`` with masked patches' embeddings replaced."""
+        """``forward_features`` with masked patches' embeddings replaced.
+
+        The replacement is a forward hook on timm's patch embedding, so the
+        model runs its own ``forward_features`` (prefix tokens, position
+        embedding, gradient checkpointing) unchanged.
+        """
         patch_embed = getattr(self.model, 'patch_embed', None)
         if patch_embed is None or not hasattr(self.model, 'cls_token'):
             raise ValueError(

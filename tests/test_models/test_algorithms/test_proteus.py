@@ -224,6 +224,16 @@ def test_masked_patches_pixels_never_reach_the_student(build):
     torch.testing.assert_close(unmasked[1][1], tokens[1])
 
 
+def test_masking_a_cnn_backbone_is_refused():
+    cnn = MODELS.build(
+        dict(type='TimmPooledBackbone', model_name='resnet10t'))
+    masks = torch.ones(1, 4, dtype=torch.bool)
+    with pytest.raises(ValueError,
+                       match='masking patches needs a vision transformer'):
+        cnn.forward_with_patch_tokens(
+            torch.randn(1, 3, 64, 64), masks, torch.zeros(1, 512))
+
+
 def test_a_batch_without_an_image_to_mask_is_refused(build):
     model = build()
     with pytest.raises(ValueError, match='train_dataloader.batch_size'):
