@@ -45,6 +45,7 @@ LOSSES = {
     'GlobalLocalDistill': {'loss_global', 'loss_local'},
     'MoCoV2Student': {'loss_contrastive'},
     'MoCoV3': {'loss'},  # mmpretrain's, as it is
+    'Proteus': {'loss_token', 'loss_feature', 'loss_patch'},
     'SEED': {'loss_distill'},
     'CompRess1q': {'loss_distill'},
     'CompRess2q': {'loss_distill'},

@@ -37,7 +37,9 @@ class TimmPooledBackbone(BaseModule):
     :meth:`forward_with_patch_tokens` gives the same pooled feature together
     with the tokens of the image's patches from the same pass: a
     transformer's output tokens without its prefix (CLS, register or
-    distillation tokens), a CNN's last feature map flattened.
+    distillation tokens), a CNN's last feature map flattened. A vision
+    transformer can also see some of its patches replaced by a mask token
+    (iBOT's and DINOv2's masking, see :meth:`forward_with_patch_tokens`).
 
     Args:
         model_name (str): A timm model name, e.g. ``'efficientnet_b0'``,
@@ -130,12 +132,27 @@ class TimmPooledBackbone(BaseModule):
         return (pooled[:, :, None, None], )
 
     def forward_with_patch_tokens(
-        self, inputs: torch.Tensor
+        self,
+        inputs: torch.Tensor,
+        patch_mask: Optional[torch.Tensor] = None,
+        mask_token: Optional[torch.Tensor] = None
     ) -> Tuple[Tuple[torch.Tensor], torch.Tensor, Tuple[int, int]]:
         """Returns the pooled feature and the patch tokens of one pass.
 
+        With ``patch_mask``, the embeddings of the masked patches are
+        replaced by ``mask_token`` as the patch embedding gives them, before
+        the prefix tokens and the position embedding are added: the patch's
+        pixels never reach the network, its position does (iBOT's and
+        DINOv2's masking).
+
         Args:
             inputs (torch.Tensor): Images, NxCxHxW.
+            patch_mask (torch.Tensor, optional): NxL booleans, True for a
+                patch to mask, the patches row by row; a vision transformer
+                only. Defaults to None: no patch is masked.
+            mask_token (torch.Tensor, optional): The C-wide embedding that
+                replaces a masked patch's (any shape of C elements).
+                Required with ``patch_mask``. Defaults to None.
 
         Returns:
             tuple: The output of :meth:`forward`; the patch tokens, NxLxC'
@@ -145,9 +162,14 @@ class TimmPooledBackbone(BaseModule):
             they lie on, with ``height * width = L``.
 
         Raises:
-            ValueError: The tokens do not form a grid of the image's shape.
+            ValueError: The tokens do not form a grid of the image's shape,
+                or a mask is given for a model without a patch embedding of
+                tokens.
         """
-        features = self.model.forward_features(inputs)
+        if patch_mask is None:
+            features = self.model.forward_features(inputs)
+        else:
+            features = self._forward_masked(inputs, patch_mask, mask_token)
         if features.dim() == 4:
             tokens = features.flatten(2).transpose(1, 2)
             grid = tuple(features.shape[2:])
@@ -159,6 +181,32 @@ class TimmPooledBackbone(BaseModule):
         else:
             pooled = self.model.forward_head(features)
         return (pooled[:, :, None, None], ), tokens, grid
+
+    def _forward_masked(self, inputs: torch.Tensor, patch_mask: torch.Tensor,
+                        mask_token: torch.Tensor) -> torch.Tensor:
+        """``forward_features`` with masked patches' embeddings replaced.
+
+        The replacement is a forward hook on timm's patch embedding, so the
+        model runs its own ``forward_features`` (prefix tokens, position
+        embedding, gradient checkpointing) unchanged.
+        """
+        patch_embed = getattr(self.model, 'patch_embed', None)
+        if patch_embed is None or not hasattr(self.model, 'cls_token'):
+            raise ValueError(
+                f'{self.model_name} has no patch embedding of tokens to '
+                'mask: masking patches needs a vision transformer '
+                '(model.backbone.model_name, e.g. vit_tiny_patch16_224).')
+
+        def replace_masked(module, args, embeddings):
+            mask = patch_mask.reshape(embeddings.shape[:-1] + (1, ))
+            return torch.where(mask, mask_token.reshape(-1).to(embeddings),
+                               embeddings)
+
+        hook = patch_embed.register_forward_hook(replace_masked)
+        try:
+            return self.model.forward_features(inputs)
+        finally:
+            hook.remove()
 
     def _num_prefix_tokens(self) -> int:
         """The tokens before a transformer's patch tokens (CLS, registers)."""

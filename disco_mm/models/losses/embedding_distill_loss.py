@@ -20,6 +20,9 @@ class EmbeddingDistillLoss(nn.Module):
     contrastive loss (a mean over the batch). ``sum_batch_size=None`` gives
     the plain sum whatever the batch.
 
+    With ``reduction='mean'`` the inputs may have any shape (Proteus
+    compares NxLxD token maps): the mean runs over every element.
+
     Rule of equivalence: ``reduction='mean', loss_weight=w * D * B`` equals
     ``reduction='sum', loss_weight=w, sum_batch_size=B`` for embedding
     dimension ``D`` (the official 128 x 32 = 4096 per view).
