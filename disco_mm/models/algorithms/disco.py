@@ -1,7 +1,8 @@
 """DisCo: Distilled Contrastive Learning (Gao et al., ECCV 2022)."""
-from typing import Dict, List
+from typing import Dict, Iterator, List, Union
 
 import torch
+from mmengine.optim import OptimWrapper
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import nn
@@ -22,6 +23,15 @@ class DisCo(MoCoV2Student):
     ``q = student(x)`` (two passes with gradient), ``k`` from the momentum
     key encoder on ``x2``, ``t = teacher(x)`` without gradient and ``d`` the
     ``distill_loss`` (squared error). Only the final embedding is distilled.
+
+    A training step (:meth:`train_step`) runs the passes without gradient
+    first, then each student pass followed at once by the backward pass of
+    its terms: only one student pass's activations are held at a time,
+    which lowers the step's peak memory (see ``docs/benchmarks.md``). The
+    gradients are those of the summed loss, bit for bit (with gradient
+    accumulation up to float rounding: the steps' gradients add up in
+    another order). A model wrapped for distributed training runs
+    :meth:`loss` in one graph instead.
 
     Args:
         teacher (dict): Config of the :class:`FrozenTeacher`.
@@ -69,6 +79,73 @@ class DisCo(MoCoV2Student):
         self.queue.register_load_state_dict_pre_hook(put_teacher_queue)
         self.queue.load_state_dict(teacher_queue)
 
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """Runs one step, backpropagating each student pass on its own.
+
+        mmengine's ``BaseModel.train_step`` with the terms of
+        :meth:`losses_by_view` backpropagated one view at a time, each
+        scaled as the optimizer wrapper scales a loss (gradient
+        accumulation, and its loss scaler when it has one). The step is
+        counted once, by the wrapper's ``backward`` of the last view.
+
+        Args:
+            data (dict or tuple or list): A batch from the data loader.
+            optim_wrapper (OptimWrapper): The student's optimizer wrapper.
+
+        Returns:
+            dict[str, torch.Tensor]: The logged losses, as after
+            :meth:`loss`: ``loss``, ``loss_contrastive``, ``loss_distill``.
+        """
+        with optim_wrapper.optim_context(self):
+            inputs = self.data_preprocessor(data, True)['inputs']
+        views = self.losses_by_view(inputs)
+        loss_scaler = getattr(optim_wrapper, 'loss_scaler', None)
+        logged = []
+        for index in range(len(inputs)):
+            with optim_wrapper.optim_context(self):
+                terms = next(views)
+            logged.append(
+                {name: value.detach()
+                 for name, value in terms.items()})
+            loss = optim_wrapper.scale_loss(sum(terms.values()))
+            if index < len(inputs) - 1:
+                (loss_scaler.scale(loss) if loss_scaler else loss).backward()
+            else:
+                optim_wrapper.backward(loss)
+        if optim_wrapper.should_update():
+            optim_wrapper.step()
+            optim_wrapper.zero_grad()
+        return self.parse_losses(summed_by_name(logged))[1]
+
+    def losses_by_view(
+            self,
+            inputs: List[torch.Tensor]) -> Iterator[Dict[str, torch.Tensor]]:
+        """Yields the loss terms of each view's student pass in turn.
+
+        The key encoder and the teacher run first, so that their working
+        memory is free again before the student's passes keep their
+        activations; the keys are enqueued once view 1's contrastive term
+        has used the queue.
+
+        Args:
+            inputs (list[torch.Tensor]): The two augmented views.
+
+        Yields:
+            dict[str, torch.Tensor]: View 1's terms (``loss_contrastive``
+            and ``loss_distill``), then view 2's (``loss_distill``).
+        """
+        view_1, view_2 = inputs
+        key = self.key_encoder(view_2)
+        teacher_1, teacher_2 = self.teacher(view_1), self.teacher(view_2)
+        query_1 = self.embed(view_1)
+        yield dict(
+            loss_contrastive=self.contrastive_loss(query_1, key),
+            loss_distill=self.distill_loss(query_1, teacher_1))
+        self.queue.enqueue(key)
+        yield dict(
+            loss_distill=self.distill_loss(self.embed(view_2), teacher_2))
+
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
         """Computes both DisCo terms and enqueues this step's keys.
@@ -81,12 +158,14 @@ class DisCo(MoCoV2Student):
             dict[str, torch.Tensor]: ``loss_contrastive`` and
             ``loss_distill``.
         """
-        view_1, view_2 = inputs
-        query_1, query_2 = self.embed(view_1), self.embed(view_2)
-        key = self.key_encoder(view_2)
-        losses = dict(
-            loss_contrastive=self.contrastive_loss(query_1, key),
-            loss_distill=self.distill_loss(query_1, self.teacher(view_1)) +
-            self.distill_loss(query_2, self.teacher(view_2)))
-        self.queue.enqueue(key)
-        return losses
+        return summed_by_name(self.losses_by_view(inputs))
+
+
+def summed_by_name(
+        parts: Iterator[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+    """Adds up loss terms of the same name, in the order they come."""
+    total = {}
+    for part in parts:
+        for name, value in part.items():
+            total[name] = total[name] + value if name in total else value
+    return total

@@ -1,10 +1,13 @@
 """DisCo: both loss terms against a hand computation, and what trains."""
+import copy
 import os.path as osp
 
 import pytest
 import timm
 import torch
 from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.optim import build_optim_wrapper
 from mmengine.runner.checkpoint import load_state_dict
 from mmpretrain.registry import MODELS
 
@@ -77,6 +80,88 @@ def test_each_term_trains_the_student(disco, views, name):
     disco.loss(list(views), [])[name].backward()
     for param in (disco.backbone.conv1.weight, disco.neck.mlp[2].weight):
         assert param.grad is not None and param.grad.abs().sum() > 0
+
+
+def loader_batch(seed):
+    """Two views of 4 random 16x16 images as the data loader gives them."""
+    generator = torch.Generator().manual_seed(seed)
+    views = [
+        torch.randint(0, 256, (4, 3, 16, 16), generator=generator).float()
+        for _ in range(2)
+    ]
+    return dict(inputs=views, data_samples=[None] * 4)
+
+
+def sgd_wrapper(model, accumulative_counts=1):
+    return build_optim_wrapper(
+        model,
+        dict(
+            type='OptimWrapper',
+            optimizer=dict(type='SGD', lr=0.1, momentum=0.9),
+            accumulative_counts=accumulative_counts))
+
+
+def train_by_view_and_summed(model, accumulative_counts, steps):
+    """Trains ``model`` and a copy of it ``steps`` steps on the same
+    batches: the model by its own ``train_step``, the copy by mmengine's,
+    which backpropagates the summed loss in one graph.
+
+    Returns:
+        tuple: For each, the model after the steps and the logged losses.
+    """
+    summed = copy.deepcopy(model)
+    results = []
+    for trained, train_step in ((model, model.train_step),
+                                (summed, lambda *args: BaseModel.train_step(
+                                    summed, *args))):
+        wrapper = sgd_wrapper(trained, accumulative_counts)
+        torch.manual_seed(0)  # the same shuffle-BN order in both
+        results.append((trained, [
+            train_step(loader_batch(seed), wrapper) for seed in range(steps)
+        ]))
+    return results
+
+
+def test_train_step_by_view_equals_the_step_of_the_summed_loss(build_tiny):
+    (by_view, by_view_logs), (summed, summed_logs) = (
+        train_by_view_and_summed(build_tiny('DisCo'), 1, steps=3))
+    for by_view_log, summed_log in zip(by_view_logs, summed_logs):
+        assert by_view_log.keys() == summed_log.keys()
+        for name, value in by_view_log.items():
+            assert torch.equal(value, summed_log[name]), name
+    # Weights, BatchNorm statistics, key encoder and queue: bit for bit.
+    expected = summed.state_dict()
+    for name, value in by_view.state_dict().items():
+        assert torch.equal(value, expected[name]), name
+
+
+def test_train_step_by_view_counts_one_step_for_gradient_accumulation(
+        build_tiny):
+    initial = build_tiny('DisCo')
+    (by_view, _), (summed, _) = train_by_view_and_summed(
+        copy.deepcopy(initial), 2, steps=2)
+    # One update, after step 2, as for the summed loss; the gradients of
+    # the two steps add up in another order, so equal up to float rounding.
+    start, expected = initial.state_dict(), summed.state_dict()
+    for name, value in by_view.state_dict().items():
+        torch.testing.assert_close(value, expected[name], msg=name)
+    assert not torch.equal(by_view.neck.mlp[2].weight,
+                           start['neck.mlp.2.weight'])
+
+
+def test_train_step_frees_view_1s_pass_before_view_2s(build_tiny):
+    model = build_tiny('DisCo')
+    first_weight = next(model.backbone.parameters())
+    calls = []
+    for name in ('key_encoder', 'teacher', 'backbone'):
+        getattr(model, name).register_forward_hook(
+            lambda *_, name=name: calls.append(
+                (name, first_weight.grad is not None)))
+    model.train_step(loader_batch(0), sgd_wrapper(model))
+    # Keys and teacher first; view 1's gradient is in before view 2's pass.
+    assert calls == [('key_encoder', False), ('teacher', False),
+                     ('teacher', False), ('backbone', False),
+                     ('backbone', True)]
 
 
 def test_teacher_embedding_of_other_dimension_names_both(
