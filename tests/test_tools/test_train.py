@@ -226,3 +226,16 @@ def test_train_tool_accepts_every_flag_of_mmpretrains(import_tool,
         import_tool('train.py').parse_args()
     ours = set(re.findall(r'--[\w-]+', capsys.readouterr().out))
     assert flags - ours == set()
+
+
+def test_console_shows_progress_with_data_wait(digits_run):
+    lines = digits_run['log'].splitlines()
+    bars = [
+        re.search(r'\] (\d)/2, [\d.]+ task/s, elapsed: \d+s, ETA: +\d+s, '
+                  r'data wait: (\d+)%$', line) for line in lines
+    ]
+    shares = [(bar[1], int(bar[2])) for bar in bars if bar]
+    assert [count for count, _ in shares] == ['1', '2']
+    assert all(share <= 100 for _, share in shares)
+    # each iteration's log line starts on a line of its own
+    assert not [line for line in lines if '/2, ' in line and 'INFO' in line]
