@@ -24,6 +24,9 @@ default_hooks = dict(
     exact_resume=dict(type='ExactResumeHook'),
     finite_loss=dict(type='FiniteLossHook'),
     queue_length_check=dict(type='QueueLengthCheckHook'),
-    preemption=dict(type='PreemptionHook'))
+    preemption=dict(type='PreemptionHook'),
+    # work_dir/first_batch_views.png: the first batch's augmented views;
+    # off with --cfg-options default_hooks.first_batch_views=None.
+    first_batch_views=dict(type='FirstBatchViewsHook'))
 
 log_processor = dict(window_size=10)

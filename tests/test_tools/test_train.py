@@ -7,11 +7,14 @@ import os.path as osp
 import re
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from PIL import Image
 
 from disco_mm.apis import load_config
+from disco_mm.evaluation.pictures import GRID_GAP
 from repo_paths import MMPRETRAIN_TOOLS
 
 TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
@@ -239,3 +242,14 @@ def test_console_shows_progress_with_data_wait(digits_run):
     assert all(share <= 100 for _, share in shares)
     # each iteration's log line starts on a line of its own
     assert not [line for line in lines if '/2, ' in line and 'INFO' in line]
+
+
+def test_run_draws_the_first_batch_views(digits_run):
+    path = osp.join(digits_run['work_dir'], 'first_batch_views.png')
+    assert f'Augmented views of the first batch: {path}' in digits_run['log']
+    with Image.open(path) as picture:
+        pixels = np.asarray(picture)
+    # 8 images of the batch of 8 in rows, the 2 views of 32 px in columns,
+    # 2 white pixels apart
+    assert pixels.shape == (8 * 32 + 7 * GRID_GAP, 2 * 32 + GRID_GAP, 3)
+    assert pixels[:32, :32].std() > 0
