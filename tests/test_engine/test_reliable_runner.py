@@ -14,4 +14,5 @@ def test_none_leaves_out_any_default_hook():
     registered = [type(hook).__name__ for hook in runner._hooks]
     assert 'IterTimerHook' not in registered
     assert 'FirstBatchViewsHook' not in registered
-    assert {'PreemptionHook', 'LoggerHook', 'CheckpointHook'} <= set(registered)
+    assert {'PreemptionHook', 'LoggerHook', 'CheckpointHook'
+            } <= set(registered)

@@ -253,3 +253,24 @@ def test_run_draws_the_first_batch_views(digits_run):
     # 2 white pixels apart
     assert pixels.shape == (8 * 32 + 7 * GRID_GAP, 2 * 32 + GRID_GAP, 3)
     assert pixels[:32, :32].std() > 0
+
+
+def test_run_exports_the_student_with_the_line_that_loads_it(digits_run):
+    path = osp.join(digits_run['work_dir'], 'student_epoch_1_mmpretrain.pth')
+    (line, ) = [
+        line for line in digits_run['log'].splitlines()
+        if f'Student of epoch 1 exported for mmpretrain: {path}' in line
+    ]
+    scope = {}
+    # the ResNet-18 of width 16 is no stock timm model: the student's own
+    # backbone config loads it, strictly
+    exec(line.split('load it with: ')[1], scope)
+    trained = torch.load(digits_run['checkpoint'], map_location='cpu')
+    expected = {
+        key[len('backbone.'):]: value
+        for key, value in trained['state_dict'].items()
+        if key.startswith('backbone.')
+    }
+    loaded = scope['model'].state_dict()
+    assert loaded.keys() == expected.keys()
+    assert all(torch.equal(loaded[key], expected[key]) for key in expected)

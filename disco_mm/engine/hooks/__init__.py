@@ -5,10 +5,12 @@ from .knn_monitor_hook import KnnMonitorHook
 from .preemption_hook import Preempted, PreemptionHook
 from .queue_length_check_hook import QueueLengthCheckHook
 from .safe_checkpoint_hook import NonFiniteStateError, SafeCheckpointHook
+from .student_export_hook import StudentExportHook
 
 __all__ = [
     'ExactResumeHook', 'FiniteLossHook', 'FirstBatchViewsHook',
     'KnnMonitorHook',
     'NonFiniteLossError', 'NonFiniteStateError', 'Preempted',
-    'PreemptionHook', 'QueueLengthCheckHook', 'SafeCheckpointHook'
+    'PreemptionHook', 'QueueLengthCheckHook', 'SafeCheckpointHook',
+    'StudentExportHook'
 ]
