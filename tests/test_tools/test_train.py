@@ -274,3 +274,14 @@ def test_run_exports_the_student_with_the_line_that_loads_it(digits_run):
     loaded = scope['model'].state_dict()
     assert loaded.keys() == expected.keys()
     assert all(torch.equal(loaded[key], expected[key]) for key in expected)
+
+
+def test_console_starts_with_the_resolved_config(digits_run, digits_teacher):
+    # mmengine's Runner logs the config it was built with, once
+    log = digits_run['log']
+    assert log.count(' - mmengine - INFO - Config:\n') == 1
+    before_training = log.split('Config:\n')[1].split('Epoch(train)')[0]
+    # with the --cfg-options of the run
+    for option in ("queue=dict(length=24, type='EmbeddingQueue')",
+                   f"checkpoint='{digits_teacher[0]}'", 'batch_size=8,'):
+        assert option in before_training
