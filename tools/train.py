@@ -1,5 +1,8 @@
 """Trains a model from a config with the mmengine Runner.
 
+The console shows the Runner's log (the resolved config first) and a
+progress bar with the ETA and the share of time spent waiting for data.
+
 Example:
     python tools/train.py configs/disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py \
         --cfg-options model.teacher.checkpoint=checkpoints/mocov2_r50.pth
@@ -10,8 +13,8 @@ import argparse
 import torch
 from mmengine.config import Config
 
-from disco_mm.apis import (add_runner_args, build_runner,
-                           keep_freed_cpu_memory, load_config)
+from disco_mm.apis import (TrainingProgressHook, add_runner_args,
+                           build_runner, keep_freed_cpu_memory, load_config)
 from disco_mm.datasets import check_train_data_root
 from disco_mm.engine import amp_optim_wrapper_type
 
@@ -80,6 +83,7 @@ def main() -> None:
     if not torch.cuda.is_available() and not args.return_freed_memory:
         keep_freed_cpu_memory()
     runner = build_runner(cfg)
+    runner.register_hook(TrainingProgressHook())
     runner.train()
 
 

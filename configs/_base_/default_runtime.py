@@ -24,6 +24,14 @@ default_hooks = dict(
     exact_resume=dict(type='ExactResumeHook'),
     finite_loss=dict(type='FiniteLossHook'),
     queue_length_check=dict(type='QueueLengthCheckHook'),
-    preemption=dict(type='PreemptionHook'))
+    preemption=dict(type='PreemptionHook'),
+    # work_dir/first_batch_views.png: the first batch's augmented views;
+    # off with --cfg-options default_hooks.first_batch_views=None.
+    first_batch_views=dict(type='FirstBatchViewsHook'),
+    # work_dir/student_epoch_N_{timm,mmpretrain}.pth: the student backbone in
+    # its library's format after the last epoch (and every `interval`
+    # epochs, e.g. default_hooks.student_export.interval=10), with the line
+    # that loads it in the log; off with default_hooks.student_export=None.
+    student_export=dict(type='StudentExportHook', interval=None))
 
 log_processor = dict(window_size=10)

@@ -20,7 +20,8 @@ It imports nothing else of disco_mm: the models, the engine, the evaluation
 and the tools import it.
 """
 from .atomic import complete_checkpoint, remove_checkpoint
-from .export import EXPORT_TARGETS, export_student
+from .export import (EXPORT_TARGETS, export_loaded_student,
+                     export_student)
 from .files import (CheckpointFormatError, file_sha256, load_checkpoint_file,
                     save_checkpoint_file, state_dict_of)
 from .formats import FORMATS, detect_format, to_disco_mm
@@ -33,7 +34,8 @@ __all__ = [
     'ALLOW_MISMATCH_FLAG', 'EXPORT_TARGETS', 'FORMATS',
     'CheckpointFormatError', 'StockModelMismatchError', 'checkpoint_problem',
     'complete_checkpoint', 'convert_teacher_checkpoint', 'detect_format',
-    'export_student', 'file_sha256', 'load_checkpoint_file',
+    'export_loaded_student', 'export_student', 'file_sha256',
+    'load_checkpoint_file',
     'newest_intact_checkpoint', 'read_teacher_checkpoint', 'read_teacher_queue',
     'remove_checkpoint',
     'save_checkpoint_file', 'state_dict_of', 'to_disco_mm'

@@ -74,9 +74,37 @@ def export_student(src: str,
         StockModelMismatchError: The stock model cannot load the result
             and ``allow_mismatch`` is False; nothing is written.
     """
+    return export_loaded_student(
+        load_checkpoint_file(src), src, dst, to, model_name, allow_mismatch)
+
+
+def export_loaded_student(checkpoint: dict,
+                          src: str,
+                          dst: str,
+                          to: str,
+                          model_name: Optional[str] = None,
+                          allow_mismatch: bool = False) -> StateDict:
+    """Writes the student backbone of a loaded checkpoint for deployment.
+
+    :func:`export_student` for a checkpoint in memory, e.g. the state of a
+    running training (:class:`~disco_mm.engine.hooks.StudentExportHook`).
+
+    Args:
+        checkpoint (dict): ``{'state_dict': ...}`` with the student under
+            ``backbone.*``, and optionally the Runner's ``meta['cfg']``.
+        src (str): Where it comes from, for messages.
+        dst, to, model_name, allow_mismatch: As :func:`export_student`.
+
+    Returns:
+        dict: The tensors written.
+
+    Raises:
+        CheckpointFormatError: No student backbone, or one that ``to``
+            cannot take.
+        StockModelMismatchError: As :func:`export_student`.
+    """
     if to not in EXPORT_TARGETS:
         raise ValueError(f'to must be one of {EXPORT_TARGETS}, got {to!r}')
-    checkpoint = load_checkpoint_file(src)
     backbone = student_backbone(state_dict_of(checkpoint), source=src)
     if to == 'mmpretrain':
         exported = backbone

@@ -23,6 +23,11 @@ from .cpu_distributed import (cpu_model_wrapper_cfg, finish_together,
 #: The config key that lets a resume continue with another teacher file.
 ALLOW_TEACHER_CHANGE = 'allow_teacher_change'
 
+#: The default hooks mmengine's Runner registers itself; ``None`` for one of
+#: them in ``default_hooks`` is handled by mmengine.
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                          'param_scheduler', 'checkpoint')
+
 
 class CheckpointIntegrityError(RuntimeError):
     """A checkpoint asked for by ``--resume PATH`` is damaged."""
@@ -61,6 +66,10 @@ class ReliableRunner(Runner):
       ``initial_lr`` and the schedulers' base values are scaled by the new
       base over the old one, so the schedule continues from where it was at
       the new scale. The log says so.
+    * **Default hooks switched off by name.** ``--cfg-options
+      default_hooks.NAME=None`` leaves out any default hook, also those
+      ``configs/_base_/default_runtime.py`` adds (mmengine allows it only
+      for its own and stops at an assertion).
     * **Several processes without a GPU.** With ``--launcher pytorch`` on a
       machine without a GPU, the processes join a gloo group and DDP wraps
       the model without device ids (:mod:`disco_mm.engine.cpu_distributed`);
@@ -78,6 +87,22 @@ class ReliableRunner(Runner):
         if self._cpu_processes:
             join_cpu_process_group()
         super().setup_env(env_cfg)
+
+    def register_default_hooks(self,
+                               hooks: Optional[Dict[str, Dict]] = None
+                               ) -> None:
+        """Registers the default hooks, leaving out those set to ``None``.
+
+        Args:
+            hooks (dict, optional): The config's ``default_hooks``.
+        """
+        if hooks is not None:
+            hooks = {
+                name: hook
+                for name, hook in hooks.items()
+                if hook is not None or name in MMENGINE_DEFAULT_HOOKS
+            }
+        super().register_default_hooks(hooks)
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict],
                    model: nn.Module) -> nn.Module:

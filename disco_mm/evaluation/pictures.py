@@ -1,7 +1,8 @@
-"""Pictures of a run: t-SNE maps of embeddings and training curves.
+"""Pictures of a run: t-SNE maps, training curves, a batch's views.
 
 Drawn with matplotlib's object interface on the Agg canvas: no display and
-no change to pyplot's global backend.
+no change to pyplot's global backend. The views of a batch are written
+pixel for pixel with PIL.
 """
 import glob
 import json
@@ -15,11 +16,15 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from PIL import Image
 from sklearn.manifold import TSNE
 
 #: Inches per panel and dots per inch of every picture.
 PANEL_SIZE = (4.5, 4.0)
 DPI = 100
+
+#: Pixels between the images of a view grid.
+GRID_GAP = 2
 
 #: The training-curve panels: key in scalars.json and title.
 CURVES = (
@@ -210,3 +215,36 @@ def draw_training_curves(runs: Dict[str, str], path: str) -> Figure:
     figure.tight_layout()
     save_figure(figure, path)
     return figure
+
+
+def save_view_grid(views: Sequence[torch.Tensor], path: str) -> np.ndarray:
+    """Writes a batch's views as a PNG: a row per image, a column per view.
+
+    Each image sits at the top left of its cell (views of one batch can
+    differ in size, e.g. multi-crop), :data:`GRID_GAP` white pixels apart.
+
+    Args:
+        views (Sequence[torch.Tensor]): One ``BxCxHxW`` tensor per view, in
+            pixel values (0-255, rounded and clipped here), with 1 or 3
+            channels drawn as grey or RGB.
+        path (str): Where the PNG goes.
+
+    Returns:
+        np.ndarray: The picture written, ``rows x columns x 3`` uint8.
+    """
+    height = max(view.shape[2] for view in views)
+    width = max(view.shape[3] for view in views)
+    images = len(views[0])
+    grid = np.full((images * (height + GRID_GAP) - GRID_GAP,
+                    len(views) * (width + GRID_GAP) - GRID_GAP, 3),
+                   255,
+                   dtype=np.uint8)
+    for column, view in enumerate(views):
+        pixels = view.detach().float().cpu().round().clamp(0, 255).to(
+            torch.uint8).expand(-1, 3, -1, -1).permute(0, 2, 3, 1).numpy()
+        left = column * (width + GRID_GAP)
+        for row, image in enumerate(pixels):
+            top = row * (height + GRID_GAP)
+            grid[top:top + image.shape[0], left:left + image.shape[1]] = image
+    Image.fromarray(grid).save(path, format='png')
+    return grid

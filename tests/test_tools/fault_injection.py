@@ -118,17 +118,22 @@ class SigtermAtIteration(Hook):
         to_launcher (bool): Send it to the parent process (torchrun, which
             forwards it to every process) instead of this process. Defaults
             to False.
+        signal_name (str): The signal to send instead, e.g. ``'SIGUSR1'``
+            (Slurm's warning before the time limit). Defaults to
+            ``'SIGTERM'``.
     """
 
-    def __init__(self, iteration: int, to_launcher: bool = False) -> None:
+    def __init__(self, iteration: int, to_launcher: bool = False,
+                 signal_name: str = 'SIGTERM') -> None:
         self.iteration = iteration
         self.to_launcher = to_launcher
+        self.signum = signal.Signals[signal_name]
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         """Sends the signal from process 0 before the iteration's step."""
         if runner.iter + 1 == self.iteration and get_rank() == 0:
             os.kill(os.getppid() if self.to_launcher else os.getpid(),
-                    signal.SIGTERM)
+                    self.signum)
 
 
 class FailsWhenPickled:

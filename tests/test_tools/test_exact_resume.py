@@ -12,6 +12,7 @@ SIGTERM as a preempted job does. Every resumed run ends at the
 uninterrupted state, bit for bit.
 """
 import itertools
+import os
 import os.path as osp
 import sys
 
@@ -27,6 +28,7 @@ KILLED = -9
 WORKER_OPTIONS = ('train_dataloader.num_workers=',
                   'train_dataloader.persistent_workers=')
 PREEMPTED = 143
+REQUEUED = 138
 
 
 @pytest.fixture(scope='module')
@@ -195,3 +197,30 @@ def test_sigterm_saves_the_iteration_and_resumes_exactly(
     log = train(tmp_path, resume=True)
     assert 'resumed epoch: 1, iter: 5' in log
     assert_same_training_state(load(tmp_path / 'iter_9.pth'), uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigusr1_under_slurm_saves_requeues_and_resumes_exactly(
+        tmp_path, train, uninterrupted, monkeypatch):
+    # a fake scontrol first on PATH records its arguments
+    fake_bin = tmp_path / 'bin'
+    fake_bin.mkdir()
+    calls = tmp_path / 'scontrol_calls.txt'
+    scontrol = fake_bin / 'scontrol'
+    scontrol.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    scontrol.chmod(0o755)
+    monkeypatch.setenv('PATH', f'{fake_bin}{os.pathsep}{os.environ["PATH"]}')
+    monkeypatch.setenv('SLURM_JOB_ID', '4242')
+    work_dir = tmp_path / 'work_dir'
+    log = train(work_dir, [
+        dict(type='SigtermAtIteration', iteration=5, signal_name='SIGUSR1')
+    ], REQUEUED)
+    assert 'Epoch(train) [2][2/3]' in log and '[2][3/3]' not in log
+    assert ('SIGUSR1 received: stopped after iteration 5, saved in '
+            f'{work_dir}/iter_5.pth') in log
+    assert 'Requeued Slurm job 4242 (scontrol requeue 4242).' in log
+    assert calls.read_text() == 'requeue 4242\n'
+    # the requeued job starts again with --resume
+    log = train(work_dir, resume=True)
+    assert 'resumed epoch: 1, iter: 5' in log
+    assert_same_training_state(load(work_dir / 'iter_9.pth'), uninterrupted)

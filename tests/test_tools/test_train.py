@@ -7,11 +7,14 @@ import os.path as osp
 import re
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from PIL import Image
 
 from disco_mm.apis import load_config
+from disco_mm.evaluation.pictures import GRID_GAP
 from repo_paths import MMPRETRAIN_TOOLS
 
 TOOLS_TESTS = osp.dirname(osp.abspath(__file__))
@@ -226,3 +229,59 @@ def test_train_tool_accepts_every_flag_of_mmpretrains(import_tool,
         import_tool('train.py').parse_args()
     ours = set(re.findall(r'--[\w-]+', capsys.readouterr().out))
     assert flags - ours == set()
+
+
+def test_console_shows_progress_with_data_wait(digits_run):
+    lines = digits_run['log'].splitlines()
+    bars = [
+        re.search(r'\] (\d)/2, [\d.]+ task/s, elapsed: \d+s, ETA: +\d+s, '
+                  r'data wait: (\d+)%$', line) for line in lines
+    ]
+    shares = [(bar[1], int(bar[2])) for bar in bars if bar]
+    assert [count for count, _ in shares] == ['1', '2']
+    assert all(share <= 100 for _, share in shares)
+    # each iteration's log line starts on a line of its own
+    assert not [line for line in lines if '/2, ' in line and 'INFO' in line]
+
+
+def test_run_draws_the_first_batch_views(digits_run):
+    path = osp.join(digits_run['work_dir'], 'first_batch_views.png')
+    assert f'Augmented views of the first batch: {path}' in digits_run['log']
+    with Image.open(path) as picture:
+        pixels = np.asarray(picture)
+    # 8 images of the batch of 8 in rows, the 2 views of 32 px in columns,
+    # 2 white pixels apart
+    assert pixels.shape == (8 * 32 + 7 * GRID_GAP, 2 * 32 + GRID_GAP, 3)
+    assert pixels[:32, :32].std() > 0
+
+
+def test_run_exports_the_student_with_the_line_that_loads_it(digits_run):
+    path = osp.join(digits_run['work_dir'], 'student_epoch_1_mmpretrain.pth')
+    (line, ) = [
+        line for line in digits_run['log'].splitlines()
+        if f'Student of epoch 1 exported for mmpretrain: {path}' in line
+    ]
+    scope = {}
+    # the ResNet-18 of width 16 is no stock timm model: the student's own
+    # backbone config loads it, strictly
+    exec(line.split('load it with: ')[1], scope)
+    trained = torch.load(digits_run['checkpoint'], map_location='cpu')
+    expected = {
+        key[len('backbone.'):]: value
+        for key, value in trained['state_dict'].items()
+        if key.startswith('backbone.')
+    }
+    loaded = scope['model'].state_dict()
+    assert loaded.keys() == expected.keys()
+    assert all(torch.equal(loaded[key], expected[key]) for key in expected)
+
+
+def test_console_starts_with_the_resolved_config(digits_run, digits_teacher):
+    # mmengine's Runner logs the config it was built with, once
+    log = digits_run['log']
+    assert log.count(' - mmengine - INFO - Config:\n') == 1
+    before_training = log.split('Config:\n')[1].split('Epoch(train)')[0]
+    # with the --cfg-options of the run
+    for option in ("queue=dict(length=24, type='EmbeddingQueue')",
+                   f"checkpoint='{digits_teacher[0]}'", 'batch_size=8,'):
+        assert option in before_training
