@@ -87,5 +87,6 @@ def test_compare_reports_disco_mm_without_lightly_train(tmp_path, run_tool):
     assert {Image.open(path).format for path in images} == {'JPEG'}
     reason = report['skipped']['LightlyTrain distillation']
     assert f'lightly-train is not installed for {sys.executable}' in reason
-    assert 'pip install lightly-train==0.18.0' in log
+    assert ('pip install lightly-train==0.18.0 -c '
+            'requirements/constraints.txt') in log
     assert '--lightly-python lt-venv/bin/python' in log

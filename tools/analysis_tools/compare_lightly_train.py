@@ -45,11 +45,13 @@ LightlyTrain's choice by the number of images for its own): their share
 of a step's operations is below 1%.
 
 lightly-train (AGPL-3.0) is not a dependency of disco_mm: install it in a
-virtual environment of its own and name its interpreter with
-``--lightly-python``; without it the LightlyTrain row is left out, and the
-tool says how to install it. Without ``--teacher`` the teacher file holds
-random weights at the released shapes (speed and memory do not depend on
-them).
+virtual environment of its own (with requirements/constraints.txt, for the
+same torch) and name its interpreter with ``--lightly-python``; without it
+the LightlyTrain row is left out, and the tool says how to install it. The
+two cannot share one interpreter anyway: lightly-train 0.18 brings
+transformers 5, with which mmpretrain 1.2 fails to import. Without
+``--teacher`` the teacher file holds random weights at the released shapes
+(speed and memory do not depend on them).
 
 Example:
     python tools/analysis_tools/compare_lightly_train.py --make-data 256 \\
@@ -85,7 +87,8 @@ INSTALL_HINT = (
     'lightly-train is AGPL-3.0 and not a dependency of disco_mm; install it '
     'in a virtual environment of its own:\n'
     '    python3 -m venv lt-venv && lt-venv/bin/pip install '
-    f'lightly-train=={LIGHTLY_TRAIN_VERSION}\n'
+    f'lightly-train=={LIGHTLY_TRAIN_VERSION} '
+    '-c requirements/constraints.txt\n'
     'then add --lightly-python lt-venv/bin/python')
 #: Sides of the generated JPEG files, about those of ImageNet photos.
 MADE_IMAGE_SIDES = (256, 500)
@@ -220,8 +223,8 @@ def lightly_train_missing(python: str) -> Optional[str]:
     except OSError as error:
         return f'--lightly-python {python}: {error}'
     if found.returncode:
-        return (f'lightly-train is not installed for {python} '
-                f'({found.stderr.strip().splitlines()[-1]}).')
+        error = (found.stderr.strip().splitlines() or ['no message'])[-1]
+        return f'lightly-train is not installed for {python} ({error}).'
     return None
 
 

@@ -29,6 +29,8 @@ import statistics
 
 import lightly_train
 import torch
+from torch.optim.optimizer import (register_optimizer_step_post_hook,
+                                   register_optimizer_step_pre_hook)
 from step_measures import StepMeter, add_rates, machine, matmul_gflop_per_s
 
 #: LightlyTrain's name of the student, and of the teacher whose layout is
@@ -86,9 +88,8 @@ def main() -> None:
         meter.start()
 
     hooks = [
-        torch.optim.optimizer.register_optimizer_step_pre_hook(step_starts),
-        torch.optim.optimizer.register_optimizer_step_post_hook(
-            lambda *_: meter.stop())
+        register_optimizer_step_pre_hook(step_starts),
+        register_optimizer_step_post_hook(lambda *_: meter.stop())
     ]
     try:
         lightly_train.pretrain(
