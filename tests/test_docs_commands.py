@@ -17,8 +17,8 @@ line right above it, and the test treats it so:
   ``--quick`` (each last checkpoint of a run is then also linked under the
   name the full schedule writes);
 * ``# needs N GPUs``, ``# needs mmdet``, ``# needs Slurm``, ``# runs the
-  test suite`` and ``# installs into the active environment``: not run;
-  every config and tool it names must exist.
+  test suite``, ``# installs into the active environment`` and ``# needs
+  lightly-train``: not run; every config and tool it names must exist.
 """
 import glob
 import os
@@ -57,6 +57,7 @@ REASONS = {
     r'needs Slurm': False,
     r'runs the test suite': False,
     r'installs into the active environment': False,
+    r'needs lightly-train': False,
 }
 #: What a budget run adds to a command of each tool.
 BUDGETS = {

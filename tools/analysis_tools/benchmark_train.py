@@ -1,9 +1,10 @@
-"""Times a distillation training step against its floor, on synthetic data.
+"""Times a distillation training step against its floor.
 
 The floor of a step is what it cannot avoid: the network passes it makes.
 One training step first counts them (forward hooks on the student's
 backbone, the teacher and the key encoder); then, in one process, on the
-same random batches (no data loading), the script measures for each row
+same batches (loaded before the timing: no data loading is timed), the
+script measures for each row
 the median time, images per second and peak memory (the process's peak RSS
 on CPU, the peak of allocated memory on GPU), and prints a table and a
 JSON line:
@@ -34,6 +35,11 @@ warm-up step: none without one), the rate they run at, and that rate as a
 fraction of a float32 matrix product timed in the same process
 (``--matmul-size``): how close the row comes to what the machine can do.
 
+The batches are random pixels by default. ``--data FOLDER`` makes them
+from a folder of images instead, through the config's training pipeline
+(its random resized crops at ``--img-size``), as tools/train.py loads
+them.
+
 Images per second counts one image per sample (each has two or more
 views), as the official code's benchmark does. Without
 ``--teacher-checkpoint`` the teacher gets random weights of the config's
@@ -46,18 +52,13 @@ Example:
         --batch-size 32 --img-size 112 --steps 10
 """
 import argparse
-import ctypes
-import gc
 import inspect
 import json
 import os
 import os.path as osp
-import re
 import socket
-import statistics
 import sys
 import tempfile
-import time
 from collections import Counter
 from contextlib import nullcontext, redirect_stdout
 from typing import Callable, Dict, List, Optional
@@ -70,10 +71,11 @@ from mmengine.logging import MMLogger
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
-from torch.utils.flop_counter import FlopCounterMode
+from step_measures import (StepMeter, add_rates, machine, matmul_gflop_per_s)
 
 import disco_mm  # noqa: F401  (registers the models)
 from disco_mm.apis import keep_freed_cpu_memory
@@ -97,6 +99,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=32,
                         help='images per view and step')
     parser.add_argument('--img-size', type=int, default=224)
+    parser.add_argument(
+        '--data',
+        help='a folder of images (sub-folders allowed): batches of these '
+        'through the config\'s training pipeline; default: random pixels')
+    parser.add_argument('--workers', type=int, default=0,
+                        help='data-loader workers that load --data')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision as tools/train.py --amp runs '
                         'it: fp16 with loss scaling on GPU, bf16 on CPU')
@@ -133,50 +141,6 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, e.g. model.teacher.bn_train_mode=True')
     return parser.parse_args()
-
-
-class MemoryMeter:
-    """The peak memory of one row: RSS of the process, or CUDA allocated.
-
-    Args:
-        device (str): ``'cpu'`` or ``'cuda'``.
-    """
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-
-    def reset(self) -> None:
-        """Frees what can be freed and starts a new peak."""
-        gc.collect()
-        if self.device == 'cuda':
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-            return
-        try:
-            ctypes.CDLL('libc.so.6').malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
-        # Writing 5 to clear_refs resets the kernel's peak RSS (VmHWM).
-        with open('/proc/self/clear_refs', 'w') as clear_refs:
-            clear_refs.write('5')
-
-    def current_mib(self) -> float:
-        """Memory in use now, MiB."""
-        if self.device == 'cuda':
-            return torch.cuda.memory_allocated() / 2**20
-        return self._status_kib('VmRSS') / 1024
-
-    def peak_mib(self) -> float:
-        """The peak since :meth:`reset`, MiB."""
-        if self.device == 'cuda':
-            return torch.cuda.max_memory_allocated() / 2**20
-        return self._status_kib('VmHWM') / 1024
-
-    @staticmethod
-    def _status_kib(field: str) -> int:
-        with open('/proc/self/status') as status:
-            return int(re.search(rf'^{field}:\s+(\d+)', status.read(),
-                                 re.M).group(1))
 
 
 def random_teacher_checkpoint(teacher_cfg: dict, directory: str) -> str:
@@ -237,9 +201,63 @@ def synthetic_batch(batch_size: int, img_size: int, num_views: int,
         inputs=views, data_samples=[DataSample() for _ in range(batch_size)])
 
 
+def with_crop_size(transforms, size: int):
+    """A copy of a pipeline whose random resized crops give ``size`` px."""
+    if isinstance(transforms, (list, tuple)):
+        return [with_crop_size(transform, size) for transform in transforms]
+    if not isinstance(transforms, dict):
+        return transforms
+    copy = {
+        key: with_crop_size(value, size)
+        for key, value in transforms.items()
+    }
+    if copy.get('type') == 'RandomResizedCrop':
+        copy['scale'] = size
+    return copy
+
+
+def folder_batches(cfg: Config, folder: str, batch_size: int, img_size: int,
+                   workers: int, count: int) -> List[dict]:
+    """Batches of a folder's images as the config's data loader gives them.
+
+    Args:
+        cfg (Config): The config; its training pipeline makes the views.
+        folder (str): The images (sub-folders allowed, no labels).
+        batch_size (int): Images per batch.
+        img_size (int): Side of the pipeline's random resized crops.
+        workers (int): Data-loader worker processes.
+        count (int): Batches wanted; fewer when the folder has fewer.
+
+    Returns:
+        list[dict]: The batches.
+    """
+    loader_cfg = cfg.train_dataloader.to_dict()
+    loader_cfg.update(
+        batch_size=batch_size,
+        num_workers=workers,
+        persistent_workers=False,
+        drop_last=True,
+        dataset=dict(
+            type='CheckedCustomDataset',
+            data_root=folder,
+            with_label=False,
+            pipeline=with_crop_size(loader_cfg['dataset']['pipeline'],
+                                    img_size)))
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    if not len(loader):
+        raise SystemExit(f'--data {folder}: {len(loader.dataset)} images, '
+                         f'fewer than one batch of --batch-size '
+                         f'{batch_size}.')
+    batches = []
+    for batch in loader:
+        batches.append(batch)
+        if len(batches) == count:
+            break
+    return batches
+
+
 def time_row(name: str, step: Callable[[dict], None], batches: List[dict],
-             warmup: int, steps: int, memory: MemoryMeter,
-             device: str) -> Dict:
+             warmup: int, steps: int, device: str) -> Dict:
     """Runs ``step`` and returns its times and peak memory.
 
     A progress bar (count, ETA) advances between the steps, outside the
@@ -252,87 +270,30 @@ def time_row(name: str, step: Callable[[dict], None], batches: List[dict],
         batches (list[dict]): The batches, cycled through.
         warmup (int): Untimed steps first.
         steps (int): Timed steps.
-        memory (MemoryMeter): The meter of the run's device.
         device (str): ``'cpu'`` or ``'cuda'``.
 
     Returns:
-        dict: ``times`` (s), ``median_s``, ``memory_start_mib``,
-        ``peak_mib``, with a warm-up step the ``gflop`` of one step, and for
-        training steps the total ``losses`` of the timed steps (the same in
-        every run of the same settings; compare them between runs with and
+        dict: The :meth:`StepMeter.row` of the steps and, for training
+        steps, the total ``losses`` of the timed steps (the same in every
+        run of the same settings; compare them between runs with and
         without ``--amp``).
     """
     print(f'{name}: {warmup} warm-up and {steps} timed steps', flush=True)
     progress = ProgressBar(warmup + steps, file=sys.stdout)
-    memory.reset()
-    start_mib = memory.current_mib()
-    flops = None
-    for index in range(warmup):
-        counter = FlopCounterMode(display=False) if index == 0 else (
-            nullcontext())
-        with counter:
-            step(batches[index % len(batches)])
-        if index == 0:
-            flops = counter.get_total_flops()
-        progress.update()
-    times, losses = [], []
-    for index in range(steps):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+    meter = StepMeter(warmup, device)
+    losses = []
+    for index in range(warmup + steps):
+        meter.start()
         log_vars = step(batches[index % len(batches)])
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+        meter.stop()
         progress.update()
-        if log_vars:
+        if log_vars and index >= warmup:
             losses.append(round(float(log_vars['loss'].detach()), 5))
     print(flush=True)
-    row = dict(
-        times=[round(value, 4) for value in times],
-        median_s=statistics.median(times),
-        memory_start_mib=round(start_mib),
-        peak_mib=round(memory.peak_mib()))
-    if flops is not None:
-        row['gflop'] = flops / 1e9
+    row = meter.row()
     if losses:
         row['losses'] = losses
     return row
-
-
-def matmul_gflop_per_s(size: int, device: str) -> float:
-    """The best rate of three float32 products of two ``size``² matrices."""
-    generator = torch.Generator().manual_seed(0)
-    left, right = (torch.randn(size, size, generator=generator).to(device)
-                   for _ in range(2))
-    torch.mm(left, right)
-    times = []
-    for _ in range(3):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        torch.mm(left, right)
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / min(times) / 1e9
-
-
-def add_rates(report: Dict, batch_size: int, reference: float) -> None:
-    """Adds images/s, GFLOP/s and the share of the matmul rate to the rows.
-
-    Args:
-        report (dict): The rows, with their median times and GFLOP.
-        batch_size (int): Images per step, all processes together.
-        reference (float): The float32 matmul's GFLOP/s.
-    """
-    for row in report.values():
-        row['images_per_s'] = round(batch_size / row['median_s'], 2)
-        if 'gflop' in row:
-            row['gflop_per_s'] = round(row['gflop'] / row['median_s'], 3)
-            row['of_matmul'] = round(row['gflop_per_s'] / reference, 4)
-            row['gflop'] = round(row['gflop'], 3)
-        row['median_s'] = round(row['median_s'], 4)
 
 
 def build_for_training(model_cfg: dict, optim_cfg: dict, device: str):
@@ -391,7 +352,6 @@ def optim_config(args: argparse.Namespace, cfg: Config) -> dict:
 def benchmark(args: argparse.Namespace, cfg: Config) -> Dict:
     """Times every requested row; returns the report as a dict."""
     device, rows = args.device, args.rows.split(',')
-    memory = MemoryMeter(device)
     optim_cfg = optim_config(args, cfg)
     autocast = (
         torch.autocast(device, dtype=torch.bfloat16 if device == 'cpu' else
@@ -399,18 +359,20 @@ def benchmark(args: argparse.Namespace, cfg: Config) -> Dict:
     report = {}
     model, optim_wrapper = build_for_training(cfg.model.to_dict(), optim_cfg,
                                               device)
-    batches = [
-        synthetic_batch(args.batch_size, args.img_size,
-                        getattr(model, 'num_views', 2), seed)
-        for seed in range(2)
-    ]
+    batches = folder_batches(
+        cfg, args.data, args.batch_size, args.img_size, args.workers,
+        args.warmup + args.steps) if args.data else [
+            synthetic_batch(args.batch_size, args.img_size,
+                            getattr(model, 'num_views', 2), seed)
+            for seed in range(2)
+        ]
     passes = count_passes(model, batches[0], optim_wrapper)
     if isinstance(model, MoCoV2Student):
         passes = passes - MOCOV2_PASSES + Counter(mocov2=1)
     if 'step' in rows:
         report['step'] = time_row(
             'step', lambda batch: model.train_step(batch, optim_wrapper),
-            batches, args.warmup, args.steps, memory, device)
+            batches, args.warmup, args.steps, device)
     views = [preprocessed_views(model, batch)[0] for batch in batches]
 
     def student_pass(view: torch.Tensor) -> None:
@@ -433,14 +395,14 @@ def benchmark(args: argparse.Namespace, cfg: Config) -> Dict:
     for name, step in steps.items():
         if name in rows:
             report[name] = time_row(name, step, views, args.warmup,
-                                    args.steps, memory, device)
+                                    args.steps, device)
     del model, optim_wrapper, steps
     if passes['mocov2'] and 'mocov2' in rows:
         student, student_optim = build_for_training(
             student_config(cfg.model.to_dict()), optim_cfg, device)
         report['mocov2'] = time_row(
             'mocov2', lambda batch: student.train_step(batch, student_optim),
-            batches, args.warmup, args.steps, memory, device)
+            batches, args.warmup, args.steps, device)
     if set(passes) <= report.keys():
         report['floor'] = dict(
             median_s=sum(count * report[name]['median_s']
@@ -488,8 +450,7 @@ def distributed_step(rank: int, args: argparse.Namespace, cfg: Config,
             silent) if rank else nullcontext():
         row = time_row('step',
                        lambda batch: parallel.train_step(batch, optim_wrapper),
-                       batches, args.warmup, args.steps,
-                       MemoryMeter(args.device), args.device)
+                       batches, args.warmup, args.steps, args.device)
     peaks, flops = [None] * args.processes, [None] * args.processes
     dist.all_gather_object(peaks, row['peak_mib'])
     dist.all_gather_object(flops, row.get('gflop'))
@@ -524,19 +485,6 @@ def set_up_process(args: argparse.Namespace, threads: Optional[int]) -> None:
     MMLogger.get_instance('benchmark_train', log_level='WARNING')
 
 
-def machine() -> str:
-    """The CPU or GPU the run measured, and torch's version and threads."""
-    if torch.cuda.is_available():
-        name = torch.cuda.get_device_name()
-    else:
-        with open('/proc/cpuinfo') as cpuinfo:
-            found = re.search(r'^model name\s*:\s*(.+)$', cpuinfo.read(),
-                              re.M)
-        name = f'{found.group(1) if found else "CPU"} x{os.cpu_count()}'
-    return (f'{name}, torch {torch.__version__}, '
-            f'{torch.get_num_threads()} threads')
-
-
 def print_table(report: Dict, args: argparse.Namespace,
                 reference: float) -> None:
     """Prints the rows, the matmul reference and the step's ratio to its
@@ -563,6 +511,8 @@ def main() -> None:
     args = parse_args()
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: no GPU is visible to torch.')
+    if args.data and args.processes > 1:
+        raise SystemExit('--data times one process: leave out --processes.')
     set_up_process(args, args.threads)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -582,8 +532,8 @@ def main() -> None:
     add_rates(report, args.batch_size, reference)
     settings = dict(
         config=args.config, device=args.device, batch_size=args.batch_size,
-        img_size=args.img_size, amp=args.amp, steps=args.steps,
-        warmup=args.warmup, processes=args.processes,
+        img_size=args.img_size, data=args.data, amp=args.amp,
+        steps=args.steps, warmup=args.warmup, processes=args.processes,
         matmul_gflop_per_s=round(reference, 1), machine=machine())
     print(f'# {settings}')
     print_table(report, args, reference)
