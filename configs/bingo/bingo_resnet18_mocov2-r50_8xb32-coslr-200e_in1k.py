@@ -3,6 +3,9 @@
 # 65,536, projector 512-2048-128, bags of the 5 nearest neighbours).
 # First write the bags (see configs/bingo/README.md):
 #   python tools/analysis_tools/build_bingo_bags.py THIS_CONFIG TEACHER.pth
+# Another teacher: replace the teacher base, the first of _base_ (see
+# docs/teachers.md, "Swapping the teacher"); its bags are then a file
+# of their own.
 _base_ = [
     '../_base_/teachers/mocov2_resnet50.py',
     '../_base_/datasets/imagenet_bs32_mocov2.py',
@@ -24,12 +27,14 @@ model = dict(
     own_key_only_epochs=11,
     cutmix_alpha=2.0)
 
-# Each sample brings the two views of one image of its bag as well.
+# Each sample brings the two views of one image of its bag as well. The
+# bags are the teacher's: their file is named after it.
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='NeighbourBagDataset',
-        bag_file='data/imagenet/bingo_bags_mocov2-r50_k5.npy',
+        bag_file='data/imagenet/bingo_bags_'
+        f'{_base_.teacher_name}_k5.npy',
         dataset={{_base_.train_dataloader.dataset}}))
 
 # How build_bingo_bags.py reads the training images for the teacher: one

@@ -6,6 +6,8 @@
 # 0.04, KL). One crop-and-flip view per image, 8 processes x 32 images, SGD
 # lr 0.01, x0.2 after epochs 90 and 120, 130 epochs. No contrastive term.
 # Set the teacher with --cfg-options model.teacher.checkpoint=PATH.
+# Another teacher: replace the teacher base, the first of _base_ (see
+# docs/teachers.md, "Swapping the teacher").
 _base_ = [
     '../_base_/teachers/mocov2_resnet50.py',
     '../_base_/datasets/imagenet_bs32_crop_flip_one_view.py',

@@ -7,6 +7,8 @@
 # project's ImageNet scale: 8 processes x 32 images, AdamW lr 5e-4 x
 # sqrt(256 / 1536), warm-up 10 epochs, cosine, 200 epochs.
 # Set the teacher with --cfg-options model.teacher.checkpoint=PATH.
+# Another teacher: replace the teacher base, the first of _base_ (see
+# docs/teachers.md, "Swapping the teacher").
 _base_ = [
     '../_base_/teachers/dinov2_vit-small-p14.py',
     '../_base_/datasets/imagenet_bs32_mocov2_one_view.py',
@@ -21,7 +23,9 @@ model = dict(
         depth=18,
         norm_cfg=dict(type='BN'),
         zero_init_residual=False),
-    teacher={{_base_.model.teacher}},
+    # the teacher's backbone embedding (a ViT's CLS token, a CNN's pooled
+    # feature), without any projector of its base
+    teacher=dict(_base_.model.teacher, neck=None),
     # LightlyTrain's length for 20,000 images or more; one per process,
     # empty at first
     queue=dict(

@@ -1,9 +1,12 @@
 # SimReg: ResNet-18 student whose 4-layer prediction head regresses the
-# pooled 2048-d backbone feature of a frozen MoCo-v2 ResNet-50 teacher
-# (normalised MSE). One view per image, 8 processes x 32 images, SGD lr
-# 0.05, weight decay 1e-4, cosine, 130 epochs (the official SimReg code's
-# defaults). The head is dropped after training.
+# pooled backbone feature of a frozen MoCo-v2 ResNet-50 teacher (2048-d,
+# teacher_feature_width of its base; normalised MSE). One view per image,
+# 8 processes x 32 images, SGD lr 0.05, weight decay 1e-4, cosine, 130
+# epochs (the official SimReg code's defaults). The head is dropped after
+# training.
 # Set the teacher with --cfg-options model.teacher.checkpoint=PATH.
+# Another teacher: replace the teacher base, the first of _base_ (see
+# docs/teachers.md, "Swapping the teacher").
 _base_ = [
     '../_base_/teachers/mocov2_resnet50.py',
     '../_base_/datasets/imagenet_bs32_mocov2_one_view.py',
@@ -14,13 +17,13 @@ _base_ = [
 model = dict(
     type='SimReg',
     backbone=dict(depth=18),
-    # C -> 2C -> BN -> ReLU -> C -> 2C -> BN -> ReLU -> 2048
+    # C -> 2C -> BN -> ReLU -> C -> 2C -> BN -> ReLU -> the teacher's width
     neck=dict(
         _delete_=True,
         type='PredictionMLPNeck',
         in_channels=512,
         hid_channels=1024,
-        out_channels=2048,
+        out_channels=_base_.teacher_feature_width,
         num_blocks=2),
     # the teacher's pooled backbone feature, not its projection
     teacher=dict(neck=None),

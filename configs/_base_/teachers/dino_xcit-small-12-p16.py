@@ -10,6 +10,12 @@
 # tools/model_converters/to_weights_only.py (see ./dino_vit-small-p16.py).
 _base_ = '../models/mocov2_resnet50.py'
 
+# Read by the methods' configs: the teacher's name in the files made
+# from it (BINGO's bags) and the width of its pooled backbone feature,
+# which a method distils without the projector (teacher neck=None).
+teacher_name = 'dino-xcit-small-12-p16'
+teacher_feature_width = 384
+
 model = dict(
     _delete_=True,
     backbone={{_base_.model.backbone}},

@@ -7,6 +7,12 @@
 # ../models/mocov2_resnet50.py with its projector ending at 768 dimensions.
 _base_ = '../models/mocov2_resnet50.py'
 
+# Read by the methods' configs: the teacher's name in the files made
+# from it (BINGO's bags) and the width of its pooled backbone feature,
+# which a method distils without the projector (teacher neck=None).
+teacher_name = 'dinov3-convnext-tiny'
+teacher_feature_width = 768
+
 model = dict(
     _delete_=True,
     backbone={{_base_.model.backbone}},

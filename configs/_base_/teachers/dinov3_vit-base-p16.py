@@ -7,6 +7,9 @@
 # ../models/mocov2_resnet50.py with its projector ending at 768 dimensions.
 _base_ = './dinov3_vit-small-p16.py'
 
+teacher_name = 'dinov3-vit-base-p16'
+teacher_feature_width = 768
+
 model = dict(
     neck=dict(out_channels=768),
     teacher=dict(

@@ -11,6 +11,12 @@
 # ../models/mocov2_resnet50.py with its projector ending at 384 dimensions.
 _base_ = '../models/mocov2_resnet50.py'
 
+# Read by the methods' configs: the teacher's name in the files made
+# from it (BINGO's bags) and the width of its pooled backbone feature,
+# which a method distils without the projector (teacher neck=None).
+teacher_name = 'dinov3-vit-small-p16'
+teacher_feature_width = 384
+
 model = dict(
     _delete_=True,
     backbone={{_base_.model.backbone}},

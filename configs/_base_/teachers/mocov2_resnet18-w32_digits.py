@@ -7,6 +7,12 @@
 # components and its loss and narrows the student.
 _base_ = '../../mocov2/mocov2_resnet18-w32_1xb64-coslr-100e_digits.py'
 
+# Read by the methods' configs: the teacher's name in the files made
+# from it (BINGO's bags) and the width of its pooled backbone feature,
+# which a method distils without the projector (teacher neck=None).
+teacher_name = 'mocov2-r18-w32'
+teacher_feature_width = 256
+
 model = dict(
     _delete_=True,
     backbone={{_base_.model.backbone}},

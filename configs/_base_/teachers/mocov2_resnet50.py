@@ -5,6 +5,12 @@
 # and its loss and narrows the student (depth, widths).
 _base_ = '../models/mocov2_resnet50.py'
 
+# Read by the methods' configs: the teacher's name in the files made
+# from it (BINGO's bags) and the width of its pooled backbone feature,
+# which a method distils without the projector (teacher neck=None).
+teacher_name = 'mocov2-r50'
+teacher_feature_width = 2048
+
 model = dict(
     _delete_=True,
     backbone={{_base_.model.backbone}},

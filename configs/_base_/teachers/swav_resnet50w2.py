@@ -7,6 +7,12 @@
 # --cfg-options model.teacher.checkpoint=PATH, see docs/teachers.md.
 _base_ = '../models/mocov2_resnet50.py'
 
+# Read by the methods' configs: the teacher's name in the files made
+# from it (BINGO's bags) and the width of its pooled backbone feature,
+# which a method distils without the projector (teacher neck=None).
+teacher_name = 'swav-r50w2'
+teacher_feature_width = 4096
+
 model = dict(
     _delete_=True,
     backbone={{_base_.model.backbone}},

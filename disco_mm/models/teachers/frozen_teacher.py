@@ -127,6 +127,8 @@ class FrozenTeacher(BaseModule):
         self.reduced_dtype = None if dtype == torch.float32 else dtype
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck else None
+        if bn_train_mode:
+            self._check_has_batch_norm()
         self.checkpoint = checkpoint
         self.format = format
         self.projector_checkpoint = projector_checkpoint
@@ -141,6 +143,27 @@ class FrozenTeacher(BaseModule):
         self._register_state_dict_hook(self._drop_from_state_dict)
         self._register_load_state_dict_pre_hook(
             self._keep_loaded_weights, with_module=True)
+
+    def _check_has_batch_norm(self) -> None:
+        """Refuses ``bn_train_mode`` for a teacher without BatchNorm.
+
+        Raises:
+            ValueError: No layer of the teacher is a BatchNorm; the message
+                names the field to change.
+        """
+        if not any(
+                isinstance(module, nn.modules.batchnorm._BatchNorm)
+                for module in self.modules()):
+            backbone = self.backbone.__class__.__name__
+            model_name = getattr(self.backbone, 'model_name', None)
+            raise ValueError(
+                'model.teacher.bn_train_mode=True normalises each batch by '
+                'the statistics of the teacher\'s BatchNorm layers (the '
+                'official DisCo and BINGO code), but this teacher ('
+                f'{backbone}{f" {model_name}" if model_name else ""}) has '
+                'none: in train mode only its dropout would change. Set '
+                'model.teacher.bn_train_mode=False (a config without '
+                '"-official" in its name).')
 
     def load_checkpoint(self, checkpoint: Optional[str]) -> None:
         """Loads every teacher key from ``checkpoint`` or raises.

@@ -121,6 +121,25 @@ def test_mode_under_parent_train(build_tiny, teacher_cfg, tiny_teacher,
     assert {m.training for m in disco.teacher.modules()} == {bn_train_mode}
 
 
+def test_bn_train_mode_refused_for_a_teacher_without_batch_norm():
+    """A ViT has no BatchNorm for ``bn_train_mode`` to keep on batch
+    statistics: the build stops before reading any file, naming the key."""
+    teacher = dict(
+        type='FrozenTeacher',
+        backbone=dict(
+            type='TimmPooledBackbone',
+            model_name='vit_small_patch14_dinov2',
+            img_size=28),
+        neck=None,
+        checkpoint='never_read.pth',
+        bn_train_mode=True)
+    with pytest.raises(ValueError) as error:
+        MODELS.build(teacher)
+    message = str(error.value)
+    assert 'TimmPooledBackbone vit_small_patch14_dinov2) has none' in message
+    assert 'Set model.teacher.bn_train_mode=False' in message
+
+
 # mmengine applies an init_cfg of the algorithm to all of its submodules,
 # the teacher's included; Pretrained loads a whole training checkpoint.
 @pytest.mark.parametrize('init', ['none', 'kaiming', 'pretrained'])
