@@ -26,8 +26,8 @@ from repo_paths import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 #: Each method's ResNet-18 ImageNet config (its own teacher first) and the
-#: losses it logs. A method for ViT students (Proteus) joins with its
-#: config once it is shipped.
+#: losses it logs. Proteus, for ViT students only, has no ResNet-18 config
+#: to swap; its refusals are tested in test_proteus.py.
 METHODS = {
     'DisCo': ('configs/disco/'
               'disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py',
