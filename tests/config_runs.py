@@ -11,6 +11,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -169,7 +170,9 @@ class ConfigRuns:
     tool's process; :meth:`train` waits for it. The pool starts runs in the
     order they were asked for, so a run that waits for another (an
     evaluation config for its pretraining config) never waits for one that
-    has not started, if the other was asked for first.
+    has not started, if the other was asked for first. A test that is done
+    with a run's files removes them (:meth:`release`) unless a later test
+    reads its checkpoint (``kept``).
     """
 
     def __init__(self, real_data, teacher_file, tmp_path_factory, run_tool):
@@ -181,6 +184,8 @@ class ConfigRuns:
         self.runs = {}
         self.lock = threading.Lock()
         self.logs = {}
+        self.run_dirs = {}
+        self.kept = set()
 
     def options(self, cfg: Config, extra_options: tuple = ()) -> list:
         """The overrides of one config's run (see the module docstring).
@@ -280,9 +285,20 @@ class ConfigRuns:
         """
         return self.start(config, tool, extra_options).result()
 
+    def release(self, config: str, tool: str = 'tools/train.py',
+                extra_options: tuple = ()):
+        """Removes a finished run's files, unless its config is ``kept``.
+
+        Args are those of :meth:`start`.
+        """
+        if config not in self.kept:
+            shutil.rmtree(self.run_dirs.pop((config, tool, extra_options)))
+
     def _train(self, config: str, tool: str, extra_options: tuple) -> str:
         cfg = Config.fromfile(osp.join(REPO_ROOT, config))
-        work_dir = str(self.tmp_path_factory.mktemp('run') / 'work_dir')
+        run_dir = self.tmp_path_factory.mktemp('run')
+        self.run_dirs[config, tool, extra_options] = run_dir
+        work_dir = str(run_dir / 'work_dir')
         log = self.run_tool(
             [sys.executable, tool, config, '--work-dir', work_dir,
              '--cfg-options', *self.options(cfg, extra_options),

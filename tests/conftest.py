@@ -8,6 +8,7 @@ import copy
 import importlib.util
 import os
 import os.path as osp
+import shutil
 import socket
 import subprocess
 import sys
@@ -236,6 +237,41 @@ def _run_tool(args, timeout=300, returncode=0, **env):
         timeout=timeout)
     assert result.returncode == returncode, result.stdout[-6000:]
     return result.stdout
+
+
+class ModuleTempPaths:
+    """Directories made by ``tmp_path_factory`` and removed together.
+
+    Args:
+        factory (pytest.TempPathFactory): The session's factory.
+    """
+
+    def __init__(self, factory):
+        self.factory = factory
+        self.made = []
+
+    def mktemp(self, name: str):
+        """A new directory (see ``tmp_path_factory.mktemp``)."""
+        path = self.factory.mktemp(name)
+        self.made.append(path)
+        return path
+
+    def remove_all(self):
+        """Removes every directory made so far."""
+        for path in self.made:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def module_tmp_path_factory(tmp_path_factory):
+    """``tmp_path_factory`` whose directories go when the module's tests end.
+
+    The modules that write checkpoints and teacher files of real sizes use
+    it: kept to the end of the session, they would fill tens of GiB.
+    """
+    paths = ModuleTempPaths(tmp_path_factory)
+    yield paths
+    paths.remove_all()
 
 
 @pytest.fixture(scope='session')

@@ -58,15 +58,15 @@ def load(name):
     return Config.fromfile(osp.join(CONFIG_ROOT, name))
 
 
-@pytest.fixture(scope='session')
-def teacher_checkpoint_for(tmp_path_factory, make_teacher_checkpoint):
+@pytest.fixture(scope='module')
+def teacher_checkpoint_for(module_tmp_path_factory, make_teacher_checkpoint):
     """Returns a function giving a random checkpoint for a teacher config.
 
     Checkpoints are written once per teacher architecture and session; with
     ``queue_length`` the file also holds mmpretrain MoCo's queue of that
     many keys (a column each).
     """
-    root = tmp_path_factory.mktemp('config_teachers')
+    root = module_tmp_path_factory.mktemp('config_teachers')
     written = {}
 
     def checkpoint(teacher, queue_length=None):

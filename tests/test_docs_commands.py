@@ -186,9 +186,9 @@ def write_downloaded_files(folder: str) -> None:
 
 
 @pytest.fixture(scope='module')
-def user_folder(tmp_path_factory):
+def user_folder(module_tmp_path_factory):
     """A user's folder: the repository's tools and configs, data, files."""
-    folder = tmp_path_factory.mktemp('user')
+    folder = module_tmp_path_factory.mktemp('user')
     for name in ('configs', 'tools', 'requirements', 'setup.py',
                  'README.md'):
         os.symlink(osp.join(REPO_ROOT, name), folder / name)
@@ -200,7 +200,7 @@ def user_folder(tmp_path_factory):
             str(folder / 'data' / f'cifar{num_classes}'), num_classes)
         for num_classes in (10, 100)
     }
-    checksums = tmp_path_factory.mktemp('cifar_checksums')
+    checksums = module_tmp_path_factory.mktemp('cifar_checksums')
     cifar_checksum_module(str(checksums), cifar)
     make_image_folder(str(folder / 'data' / 'images'))
     write_downloaded_files(str(folder))

@@ -7,4 +7,4 @@ bash "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
 # As in an activated environment: tools that call `python` find this one.
 export PATH="${DISCO_VENV:-$ROOT/.venv}/bin:$PATH"
-exec python -m pytest tests "$@"
+exec python -m pytest tests -o tmp_path_retention_policy=failed "$@"

@@ -57,8 +57,8 @@ def images():
 
 
 @pytest.fixture(scope='module')
-def folder(tmp_path_factory):
-    return tmp_path_factory.mktemp('transformer_teachers')
+def folder(module_tmp_path_factory):
+    return module_tmp_path_factory.mktemp('transformer_teachers')
 
 
 @pytest.fixture(scope='module')

@@ -36,6 +36,9 @@ pytestmark = pytest.mark.slow
 #: Configs that need mmdet with a full mmcv; their parse and convert tests
 #: are in test_configs_benchmarks.py and test_to_mmdet.py.
 DETECTION_FOLDER = osp.join('configs', 'benchmarks', 'detection')
+#: The ResNet-18 DisCo config, which more tests than its own read.
+DISCO_CONFIG = ('configs/disco/'
+                'disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py')
 
 
 def shipped_configs():
@@ -70,9 +73,9 @@ def test_no_config_is_left_out():
 
 
 @pytest.fixture(scope='module')
-def real_data(tmp_path_factory, run_tool):
+def real_data(module_tmp_path_factory, run_tool):
     """The real-file data sets and the module that accepts CIFAR files."""
-    root = tmp_path_factory.mktemp('real_data')
+    root = module_tmp_path_factory.mktemp('real_data')
     cifar = {
         num_classes: make_cifar_tree(str(root / f'cifar{num_classes}'),
                                      num_classes)
@@ -105,20 +108,24 @@ def teacher_file(real_data):
 
 
 @pytest.fixture(scope='module')
-def config_runs(request, real_data, teacher_file, tmp_path_factory,
+def config_runs(request, real_data, teacher_file, module_tmp_path_factory,
                 run_tool):
     """One :class:`ConfigRuns` for the module, every collected config's
     training started (an evaluation config's pretraining config first)."""
-    runs = ConfigRuns(real_data, teacher_file, tmp_path_factory, run_tool)
+    runs = ConfigRuns(real_data, teacher_file, module_tmp_path_factory,
+                      run_tool)
     collected = [
         item.callspec.params['config'] for item in request.session.items
         if item.module is request.module and
         item.originalname == 'test_config_trains_on_real_files'
     ]
+    runs.kept.add(DISCO_CONFIG)
     for config in collected:
         if is_evaluation(config):
-            runs.start(ConfigRuns.pretraining_config(
-                Config.fromfile(osp.join(REPO_ROOT, config))))
+            pretraining = ConfigRuns.pretraining_config(
+                Config.fromfile(osp.join(REPO_ROOT, config)))
+            runs.kept.add(pretraining)
+            runs.start(pretraining)
         runs.start(config)
     yield runs
     runs.pool.shutdown(cancel_futures=True)
@@ -144,6 +151,7 @@ def test_config_trains_on_real_files(config, config_runs):
     if is_evaluation(config):
         log = config_runs.test(config, checkpoint)
         assert re.search(r'accuracy/top1: \d', log), log[-3000:]
+    config_runs.release(config)
 
 
 #: mmpretrain's own training script, as ``mim train mmpretrain`` runs it.
@@ -151,7 +159,7 @@ MMPRETRAIN_TRAIN = osp.join(MMPRETRAIN_TOOLS, 'train.py')
 
 
 @pytest.mark.parametrize('config', [
-    'configs/disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py',
+    DISCO_CONFIG,
     'configs/benchmarks/linear/resnet18_8xb32-linear-steplr-100e_in1k.py',
 ])
 def test_mmpretrain_train_tool_gives_the_same_losses(config, config_runs):
@@ -171,6 +179,8 @@ def test_mmpretrain_train_tool_gives_the_same_losses(config, config_runs):
             first_iteration_losses(config_runs.logs[config, tool, seeded]))
     assert 'loss' in losses[0]
     assert losses[0] == losses[1]
+    for tool in tools:
+        config_runs.release(config, tool, seeded)
 
 
 
@@ -181,7 +191,7 @@ def test_knn_eval_on_imagenet_files(config_runs, real_data, tmp_path,
     The data config is mmpretrain's ImageNet base, which sets no
     ``collate_fn``.
     """
-    config = 'configs/disco/disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py'
+    config = DISCO_CONFIG
     root = real_data['imagenet']['root']
     out = str(tmp_path / 'knn.json')
     log = run_tool([

@@ -138,9 +138,9 @@ def image_size_options(cfg: Config) -> tuple:
 
 
 @pytest.fixture(scope='module')
-def swapped_configs(tmp_path_factory):
+def swapped_configs(module_tmp_path_factory):
     """Each method's config with each teacher base, by (method, teacher)."""
-    directory = str(tmp_path_factory.mktemp('swapped_configs'))
+    directory = str(module_tmp_path_factory.mktemp('swapped_configs'))
     return {
         (method, teacher): swap_teacher(METHODS[method][0], teacher, directory)
         for method, teacher in RUNS
@@ -148,13 +148,14 @@ def swapped_configs(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def matrix_runs(request, tmp_path_factory, run_tool, swapped_configs):
+def matrix_runs(request, module_tmp_path_factory, run_tool,
+                swapped_configs):
     """The runs of every collected (method, teacher), started at once,
     ``PARALLEL_RUNS`` at a time."""
-    root = tmp_path_factory.mktemp('matrix_data')
+    root = module_tmp_path_factory.mktemp('matrix_data')
     real_data = dict(imagenet=make_imagenet_tree(str(root / 'imagenet')),
                      root=root)
-    runs = ConfigRuns(real_data, teacher_files(root), tmp_path_factory,
+    runs = ConfigRuns(real_data, teacher_files(root), module_tmp_path_factory,
                       run_tool)
     collected = [(item.callspec.params['method'],
                   item.callspec.params['teacher'])
@@ -189,6 +190,7 @@ def test_method_trains_with_teacher(method, teacher, swapped_configs,
         torch.isfinite(tensor).all()
         for tensor in state['state_dict'].values()
         if tensor.is_floating_point())
+    matrix_runs.release(config, extra_options=options)
 
 
 def test_swapping_changes_only_the_teacher(swapped_configs):
