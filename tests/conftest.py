@@ -6,6 +6,7 @@ test, as a training run does.
 """
 import copy
 import importlib.util
+import logging
 import os
 import os.path as osp
 import shutil
@@ -21,10 +22,12 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
 import disco_mm  # noqa: E402,F401
+from disco_mm import precision  # noqa: E402
 from checkpoint_layouts import teacher_state_dict  # noqa: E402
 from repo_paths import REPO_ROOT  # noqa: E402
 
@@ -95,6 +98,9 @@ def pytest_configure(config):
     """Registers the ``slow`` marker: ``pytest -m "not slow"`` skips them."""
     config.addinivalue_line(
         'markers', 'slow: an end-to-end run of a tool in a subprocess')
+    config.addinivalue_line(
+        'markers', "machine_precision: a teacher's precision='auto' as "
+        'this machine resolves it (float32 in other tests)')
 
 
 def pytest_collection_modifyitems(items):
@@ -114,6 +120,19 @@ def mmpretrain_scope():
 def seeded():
     """Seeds torch so that every test sees the same random tensors."""
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def float32_auto_precision(request, monkeypatch):
+    """Makes a teacher's ``precision='auto'`` float32 in this process.
+
+    The tests compare a teacher's numbers with hand computations and float64
+    references, on any CPU; ``'auto'`` would make them bfloat16 on CPUs
+    with native bfloat16. Tests marked ``machine_precision`` see the
+    machine's own choice; tools run in a subprocess always do.
+    """
+    if 'machine_precision' not in request.keywords:
+        monkeypatch.setattr(precision, 'auto_precision', lambda: 'fp32')
 
 
 @pytest.fixture
@@ -237,6 +256,27 @@ def _run_tool(args, timeout=300, returncode=0, **env):
         timeout=timeout)
     assert result.returncode == returncode, result.stdout[-6000:]
     return result.stdout
+
+
+class Messages(logging.Handler):
+    """Keeps the messages of the records it handles."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def logged():
+    """The messages logged to mmengine's current logger during a test."""
+    handler = Messages()
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)
 
 
 class ModuleTempPaths:

@@ -19,4 +19,7 @@ model = dict(
         'digits/epoch_100.pth',
         format='mmpretrain',
         backbone=_base_.mocov3_digits.backbone,
-        neck=_base_.mocov3_digits.neck))
+        neck=_base_.mocov3_digits.neck,
+        # float32 as every digits teacher (../_base_/teachers/
+        # mocov2_resnet18-w32_digits.py)
+        precision='fp32'))

@@ -27,7 +27,8 @@ model = dict(
         type='FrozenTeacher',
         checkpoint={{_base_.model.teacher.checkpoint}},
         backbone={{_base_.model.teacher.backbone}},
-        neck=None),
+        neck=None,
+        precision={{_base_.model.teacher.precision}}),
     queue=dict(
         type='EmbeddingQueue', length=512, start_empty=True, gather=False),
     global_loss=dict(

@@ -29,7 +29,10 @@ model = dict(
         format='mmpretrain',
         backbone=_base_.mocov3_digits.backbone,
         neck=None,
-        normalize=False),
+        normalize=False,
+        # float32 as every digits teacher (../_base_/teachers/
+        # mocov2_resnet18-w32_digits.py)
+        precision='fp32'),
     mask_probability=0.5,
     mask_ratio=0.5,
     token_loss=mean_squared_error,

@@ -5,14 +5,12 @@ base (random weights, tiny widths; see tests/checkpoint_layouts.py), loads
 it into a FrozenTeacher and compares the teacher's embedding with the
 original layout's model computed from the same tensors.
 """
-import logging
 
 import pytest
 import timm
 import torch
 import torch.nn.functional as F
 import torchvision
-from mmengine.logging import MMLogger
 from mmpretrain.registry import MODELS
 
 from checkpoint_layouts import (TINY_R50, build_teacher, encoder_tensors,
@@ -47,27 +45,6 @@ def with_momentum_copies(encoders, dim=4, queue_len=8):
     state['module.queue'] = torch.randn(dim, queue_len)
     state['module.queue_ptr'] = torch.zeros(1, dtype=torch.long)
     return state
-
-
-class Messages(logging.Handler):
-    """Keeps the messages of the records it handles."""
-
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def logged():
-    """The messages logged to mmengine's current logger during a test."""
-    handler = Messages()
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield handler.messages
-    logger.removeHandler(handler)
 
 
 def teacher_log(messages):

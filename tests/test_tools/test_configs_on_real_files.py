@@ -25,6 +25,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from disco_mm.precision import supported_dtype
 from config_runs import (ConfigRuns, first_iteration_losses, teacher_files,
                          teacher_layout)
 from repo_paths import MMPRETRAIN_TOOLS, REPO_ROOT
@@ -131,17 +132,22 @@ def config_runs(request, real_data, teacher_file, module_tmp_path_factory,
     runs.pool.shutdown(cancel_futures=True)
 
 
+@pytest.mark.machine_precision
 @pytest.mark.parametrize('config', RUN_CONFIGS)
 def test_config_trains_on_real_files(config, config_runs):
     checkpoint = config_runs.train(config)
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     if cfg.model.get('teacher'):
+        # bf16 by default where this machine computes it natively
+        dtype = supported_dtype(cfg.model.teacher.get('precision', 'auto'),
+                                'model.teacher.precision')
+        log = config_runs.logs[config, 'tools/train.py', ()]
+        assert f'The teacher computes in {dtype}' in log
         # the teacher file's layout is read as its format: recognised
         # from its keys, or as the config names it
         layout = teacher_layout(cfg.model.teacher.to_dict())
         how = ('as named' if cfg.model.teacher.get('format', 'auto') != 'auto'
                else 'detected from its keys')
-        log = config_runs.logs[config, 'tools/train.py', ()]
         assert f"format '{layout}' ({how}" in log
     state = torch.load(checkpoint, map_location='cpu', weights_only=True)
     assert state['meta']['epoch'] == 1 and state['meta']['iter'] >= 1

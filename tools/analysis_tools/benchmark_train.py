@@ -82,6 +82,7 @@ from disco_mm.apis import keep_freed_cpu_memory
 from disco_mm.checkpoints import save_checkpoint_file
 from disco_mm.engine import amp_optim_wrapper_type
 from disco_mm.models.algorithms import BaseDistiller, MoCoV2Student
+from disco_mm.precision import supported_dtype
 
 
 #: The rows a run can time; ``floor`` adds up the last four.
@@ -530,9 +531,13 @@ def main() -> None:
                   if args.processes > 1 else benchmark(args, cfg))
     reference = matmul_gflop_per_s(args.matmul_size, args.device)
     add_rates(report, args.batch_size, reference)
+    teacher_dtype = cfg.model.get('teacher') and str(
+        supported_dtype(cfg.model.teacher.get('precision', 'auto'),
+                        'model.teacher.precision'))
     settings = dict(
         config=args.config, device=args.device, batch_size=args.batch_size,
         img_size=args.img_size, data=args.data, amp=args.amp,
+        teacher_dtype=teacher_dtype,
         steps=args.steps, warmup=args.warmup, processes=args.processes,
         matmul_gflop_per_s=round(reference, 1), machine=machine())
     print(f'# {settings}')

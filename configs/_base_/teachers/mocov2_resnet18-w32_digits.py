@@ -25,7 +25,11 @@ model = dict(
         checkpoint='work_dirs/mocov2_resnet18-w32_1xb64-coslr-100e_digits/'
         'epoch_100.pth',
         backbone={{_base_.model.backbone}},
-        neck={{_base_.model.neck}}))
+        neck={{_base_.model.neck}},
+        # float32 on every machine, as the digits figures of the docs were
+        # measured ('auto', the default, is bf16 on CPUs with native
+        # bfloat16 and would make them depend on the CPU).
+        precision='fp32'))
 
 # The students' schedule: 60 epochs against the teacher's 100, as the
 # MoCo-v2-only baseline

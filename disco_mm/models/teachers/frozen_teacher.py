@@ -4,6 +4,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
@@ -80,7 +81,9 @@ class FrozenTeacher(BaseModule):
     after loading (BatchNorm keeps float32 parameters and statistics), its
     inputs at each call, and its embedding comes back in the inputs' type
     (float32 for a float32 student). A machine without native support for
-    the type refuses it at build time.
+    the type refuses it at build time. The default, ``'auto'``, is
+    ``'bf16'`` where the machine computes it natively and ``'fp32'``
+    elsewhere; the log says which.
 
     Args:
         backbone (dict): Config of the teacher backbone.
@@ -104,9 +107,10 @@ class FrozenTeacher(BaseModule):
             normalised with its own statistics and updates the running
             statistics (still without gradient). Defaults to False.
         normalize (bool): L2-normalise the embedding. Defaults to True.
-        precision (str): The type the teacher computes in: ``'fp32'``,
+        precision (str): The type the teacher computes in: ``'auto'``
+            (see :func:`~disco_mm.precision.auto_precision`), ``'fp32'``,
             ``'bf16'`` (CPUs with AVX512-BF16 or AMX, GPUs) or ``'fp16'``
-            (GPUs). Defaults to ``'fp32'``.
+            (GPUs). Defaults to ``'auto'``.
         init_cfg (dict, optional): Unused; weights come from ``checkpoint``.
             Defaults to None.
     """
@@ -119,10 +123,16 @@ class FrozenTeacher(BaseModule):
                  projector_checkpoint: Optional[str] = None,
                  bn_train_mode: bool = False,
                  normalize: bool = True,
-                 precision: str = 'fp32',
+                 precision: str = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         dtype = supported_dtype(precision, 'model.teacher.precision')
+        to_float32 = ('' if dtype == torch.float32 else
+                      "; model.teacher.precision='fp32' for float32")
+        print_log(
+            f'The teacher computes in {dtype} (model.teacher.precision='
+            f'{precision!r}{to_float32}).',
+            logger='current')
         #: The lower type the teacher computes in; None: the inputs' own.
         self.reduced_dtype = None if dtype == torch.float32 else dtype
         self.backbone = MODELS.build(backbone)

@@ -85,6 +85,48 @@ def test_bf16_without_native_support_is_refused(teacher_of, monkeypatch):
     assert "set model.teacher.precision='fp32'" in str(error.value)
 
 
+@pytest.mark.machine_precision
+@pytest.mark.parametrize('native, reduced_dtype', [(True, torch.bfloat16),
+                                                   (False, None)])
+def test_auto_is_bf16_where_the_cpu_computes_it(teacher_of, monkeypatch,
+                                                logged, native,
+                                                reduced_dtype):
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: native)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert teacher_of('auto').reduced_dtype == reduced_dtype
+    expected = ("The teacher computes in torch.bfloat16 "
+                "(model.teacher.precision='auto'; "
+                "model.teacher.precision='fp32' for float32)."
+                if native else "The teacher computes in torch.float32 "
+                "(model.teacher.precision='auto').")
+    assert expected in logged
+
+
+@pytest.mark.machine_precision
+@pytest.mark.parametrize('bf16_gpu, reduced_dtype', [(True, torch.bfloat16),
+                                                     (False, None)])
+def test_auto_on_a_gpu_follows_the_gpu(teacher_of, monkeypatch, bf16_gpu,
+                                       reduced_dtype):
+    """The model trains on the GPU: the CPU's support does not count."""
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda: bf16_gpu)
+    assert teacher_of('auto').reduced_dtype == reduced_dtype
+
+
+@pytest.mark.machine_precision
+def test_auto_is_the_default(tiny_cfg, tiny_teacher, monkeypatch):
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    teacher = MODELS.build(
+        dict(
+            type='FrozenTeacher',
+            backbone=tiny_cfg['backbone'],
+            neck=tiny_cfg['neck'],
+            checkpoint=tiny_teacher[0]))
+    assert teacher.reduced_dtype == torch.bfloat16
+
+
 def test_fp16_without_gpu_is_refused(teacher_of, monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(RuntimeError, match="precision='fp16' needs a GPU"):
@@ -96,7 +138,7 @@ def test_unknown_precision_names_the_choices(teacher_of):
         teacher_of('int8')
     assert "model.teacher.precision='int8' is not a precision" in str(
         error.value)
-    assert "['bf16', 'fp16', 'fp32']" in str(error.value)
+    assert "'auto' or one of ['bf16', 'fp16', 'fp32']" in str(error.value)
 
 
 @native_bf16
