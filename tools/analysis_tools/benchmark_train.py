@@ -311,8 +311,20 @@ def preprocessed_views(model, batch: dict) -> List[torch.Tensor]:
         return model.data_preprocessor(batch, True)['inputs']
 
 
+def first_layer(network: torch.nn.Module) -> torch.nn.Module:
+    """The first layer with weights a network registers: its stem or patch
+    projection, which every pass over a batch runs once."""
+    return next(module for module in network.modules()
+                if not any(module.children())
+                and any(True for _ in module.parameters(recurse=False)))
+
+
 def count_passes(model, batch: dict, optim_wrapper) -> Counter:
     """Runs one training step and counts the network passes it makes.
+
+    A pass is counted where it enters the network's first layer, so that
+    passes through another entry point than ``forward`` (a teacher's
+    ``forward_with_patch_tokens``, a ViT student's masked pass) count too.
 
     Args:
         model: The config's model.
@@ -320,9 +332,9 @@ def count_passes(model, batch: dict, optim_wrapper) -> Counter:
         optim_wrapper: The model's optimizer wrapper.
 
     Returns:
-        Counter: Calls of the student's backbone (``student_pass``), the
+        Counter: Passes of the student's backbone (``student_pass``), the
         teacher (``teacher``) and the key encoder (``key_encoder``), each
-        on one batch of images.
+        over one batch of images.
     """
     counts = Counter()
     networks = dict(
@@ -330,7 +342,7 @@ def count_passes(model, batch: dict, optim_wrapper) -> Counter:
         teacher=getattr(model, 'teacher', None),
         key_encoder=getattr(model, 'key_encoder', None))
     handles = [
-        network.register_forward_hook(
+        first_layer(network).register_forward_hook(
             lambda *_, name=name: counts.update([name]))
         for name, network in networks.items() if network is not None
     ]
@@ -519,6 +531,9 @@ def main() -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.queue_len:
+        if not cfg.model.get('queue'):
+            raise SystemExit(f'--queue-len: the model of {args.config} has '
+                             'no queue (model.queue); leave the option out.')
         cfg.model.queue.length = args.queue_len
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     torch.manual_seed(0)

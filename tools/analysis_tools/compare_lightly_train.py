@@ -3,7 +3,8 @@
 Three rows, each measured in a process of its own (so that their peak
 memories do not mix), on the same folder of JPEG files, the same DINOv2
 ViT-S/14 teacher file, a ResNet-18 student, the same batch and image
-size, fp32 and ``--threads`` CPU threads:
+size, fp32 (disco_mm's teacher too, which by default computes in bf16 on
+CPUs with native bf16) and ``--threads`` CPU threads:
 
 * ``disco_mm global+local``: the config that reproduces LightlyTrain's
   ``distillation`` defaults,
@@ -205,7 +206,8 @@ def disco_mm_row(args: argparse.Namespace, config: str, data: str,
         osp.join(TOOLS, 'benchmark_train.py'),
         osp.join(REPO_ROOT, config), '--data', data, '--teacher-checkpoint',
         teacher, '--rows', 'step', '--out', out, *common_options(args),
-        '--cfg-options', f'model.teacher.backbone.img_size={args.img_size}'
+        '--cfg-options', f'model.teacher.backbone.img_size={args.img_size}',
+        'model.teacher.precision=fp32'
     ]
     if args.return_freed_memory:
         command.append('--return-freed-memory')
