@@ -20,6 +20,8 @@ model = dict(
 # BYOL's LARS recipe (lr 4.8 for a batch of 4,096) scaled linearly to 256.
 optim_wrapper = dict(
     type='OptimWrapper',
+    # the frozen teacher left out without a warning per tensor
+    constructor='StudentOptimWrapperConstructor',
     optimizer=dict(type='LARS', lr=0.3, momentum=0.9, weight_decay=1e-6),
     paramwise_cfg=dict(
         custom_keys={

@@ -64,6 +64,8 @@ model = dict(
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
+    # the frozen teacher left out without a warning per tensor
+    constructor='StudentOptimWrapperConstructor',
     optimizer=_base_.optim_wrapper.optimizer,
     paramwise_cfg=dict(
         custom_keys={

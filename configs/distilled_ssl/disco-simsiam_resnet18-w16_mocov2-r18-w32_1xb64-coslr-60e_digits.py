@@ -12,7 +12,10 @@ model = dict(
         backbone=_base_.digits_backbone,
         neck=dict(simsiam.neck, in_channels=128, hid_channels=1024)))
 
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'predictor': dict(fix_lr=True)}))
+optim_wrapper = dict(
+    # the frozen teacher left out without a warning per tensor
+    constructor='StudentOptimWrapperConstructor',
+    paramwise_cfg=dict(custom_keys={'predictor': dict(fix_lr=True)}))
 
 custom_hooks = [
     dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=0.06)

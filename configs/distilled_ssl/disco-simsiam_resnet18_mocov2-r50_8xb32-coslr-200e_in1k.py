@@ -21,6 +21,8 @@ model = dict(
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    # the frozen teacher left out without a warning per tensor
+    constructor='StudentOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=lr, weight_decay=1e-4, momentum=0.9),
     paramwise_cfg=dict(custom_keys={'predictor': dict(fix_lr=True)}))
 

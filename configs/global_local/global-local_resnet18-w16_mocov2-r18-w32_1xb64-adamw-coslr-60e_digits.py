@@ -66,6 +66,8 @@ train_dataloader = dict(
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
+    # the frozen teacher left out without a warning per tensor
+    constructor='StudentOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW', lr=5e-4 * (64 / 1536)**0.5, weight_decay=1e-6),
     clip_grad=dict(max_norm=1.0),

@@ -81,6 +81,8 @@ train_dataloader = dict(
 # norm 1.0.
 optim_wrapper = dict(
     type='OptimWrapper',
+    # the frozen teacher left out without a warning per tensor
+    constructor='StudentOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW', lr=5e-4 * (256 / 1536)**0.5, weight_decay=1e-6),
     clip_grad=dict(max_norm=1.0),

@@ -84,6 +84,8 @@ train_dataloader = dict(
 # on biases, norms and layer scales; no gradient clipping.
 optim_wrapper = dict(
     type='OptimWrapper',
+    # the frozen teacher left out without a warning per tensor
+    constructor='StudentOptimWrapperConstructor',
     optimizer=dict(
         type='AdamW',
         lr=5e-4 * 4 * 128 / 512,

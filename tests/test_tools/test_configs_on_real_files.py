@@ -143,6 +143,8 @@ def test_config_trains_on_real_files(config, config_runs):
                                 'model.teacher.precision')
         log = config_runs.logs[config, 'tools/train.py', ()]
         assert f'The teacher computes in {dtype}' in log
+        # the optimizer is built without a warning per frozen tensor
+        assert 'is skipped since its requires_grad=False' not in log
         # the teacher file's layout is read as its format: recognised
         # from its keys, or as the config names it
         layout = teacher_layout(cfg.model.teacher.to_dict())
