@@ -68,6 +68,7 @@ import tempfile
 from typing import Dict, Optional
 
 import numpy as np
+import timm
 import torch
 from PIL import Image
 
@@ -164,17 +165,15 @@ def make_jpeg_folder(folder: str, count: int, seed: int = 0) -> None:
 def write_random_dinov2_teacher(path: str) -> None:
     """Writes random weights in the layout of dinov2_vits14_pretrain.pth.
 
-    The layout is the one the tests check the teachers against
-    (tests/transformer_layouts.py): 384-d, 12 blocks, layer scale, mask
-    token, position embeddings of 37 x 37 patches.
+    timm's ViT-S/14 at DINOv2's 518 px keeps the release's parameter names
+    and shapes (384-d, 12 blocks, layer scale, position embeddings of 37 x
+    37 patches); the release also holds the mask token.
     """
-    sys.path.insert(0, osp.join(REPO_ROOT, 'tests'))
-    from transformer_layouts import VIT_S, random_weights, vit_layout
-    torch.save(
-        random_weights(
-            vit_layout(
-                **VIT_S, patch=14, grid=37, layer_scale=True,
-                mask_token=True)), path)
+    model = timm.create_model(
+        'vit_small_patch14_dinov2', img_size=518, num_classes=0)
+    state_dict = model.state_dict()
+    state_dict['mask_token'] = torch.zeros(1, model.embed_dim)
+    torch.save(state_dict, path)
 
 
 def run_side(command: list, out: str, env: Optional[dict] = None) -> Dict:
