@@ -165,7 +165,9 @@ def teacher_for_evaluation(checkpoint: str,
             type='FrozenTeacher',
             backbone=cfg.model.backbone,
             neck=cfg.model.neck,
-            checkpoint=checkpoint))
+            checkpoint=checkpoint,
+            # its features in float32, as the students' are taken
+            precision='fp32'))
     return TeacherFeatureModel(teacher, MODELS.build(cfg.data_preprocessor))
 
 

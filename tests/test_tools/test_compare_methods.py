@@ -12,7 +12,9 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
+from disco_mm import precision
 from disco_mm.apis import method_comparison
 
 METHODS = ['bingo', 'disco-byol', 'disco-simsiam']
@@ -258,3 +260,11 @@ def test_cosine_of_a_student_of_another_width_is_not_applicable():
     assert summary['compress-2q']['teacher_cosine']['mean'] is None
     _, row = table_rows(method_comparison.format_comparison_table(summary))
     assert row[2:] == ['90.50 +- 0.71', '80.00 +- 0.00', 'n/a', '2.0 +- 0.0']
+
+
+@pytest.mark.machine_precision
+def test_teacher_is_evaluated_in_float32_where_auto_is_bf16(
+        digits_teacher, monkeypatch):
+    monkeypatch.setattr(precision, 'cpu_has_native_bf16', lambda: True)
+    teacher = method_comparison.teacher_for_evaluation(digits_teacher[0])
+    assert {param.dtype for param in teacher.parameters()} == {torch.float32}
