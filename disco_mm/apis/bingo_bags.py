@@ -43,6 +43,11 @@ class TeacherFeatureModel(nn.Module):
     def __init__(self, teacher: nn.Module,
                  data_preprocessor: nn.Module) -> None:
         super().__init__()
+        if teacher.reduced_dtype is not None:
+            raise ValueError(
+                'TeacherFeatureModel runs the teacher\'s backbone and '
+                'projector on float32 images: build the FrozenTeacher with '
+                f"precision='fp32', not in {teacher.reduced_dtype}.")
         self.backbone = teacher.backbone
         # Without a projector the embedding is the pooled feature.
         self.neck = (teacher.neck if teacher.neck is not None else
@@ -94,7 +99,9 @@ def teacher_features(cfg: Config, checkpoint: str,
         torch.Tensor: NxC features in data-set order.
     """
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    teacher = MODELS.build(dict(cfg.model.teacher, checkpoint=checkpoint))
+    # float32 on every machine: the same bags wherever they are built
+    teacher = MODELS.build(
+        dict(cfg.model.teacher, checkpoint=checkpoint, precision='fp32'))
     preprocessor = MODELS.build(
         cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor')
         or dict(type='SelfSupDataPreprocessor'))

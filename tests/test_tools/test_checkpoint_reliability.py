@@ -172,10 +172,12 @@ def test_replaced_teacher_is_refused_unless_allowed(copied_run, train,
 
 
 def assert_finite(path):
-    """Asserts that a checkpoint holds no NaN or infinite tensor."""
+    """Asserts that a checkpoint, or a student exported beside it, holds no
+    NaN or infinite tensor."""
     checkpoint = load(path)
-    tensors = list(checkpoint['state_dict'].values()) + [
-        value for state in checkpoint['optimizer']['state'].values()
+    optimizer_state = checkpoint.get('optimizer', {}).get('state', {})
+    tensors = list(checkpoint.get('state_dict', checkpoint).values()) + [
+        value for state in optimizer_state.values()
         for value in state.values() if torch.is_tensor(value)
     ]
     assert all(value.isfinite().all() for value in tensors

@@ -7,7 +7,8 @@ ResNet-50, DINOv2's ViT-S/14, DINOv3's ViT-S/16 - swapped in as
 base, replaced by another, nothing else changed. The runs go through
 :class:`config_runs.ConfigRuns` on real JPEG files, with a random teacher
 file in its release's layout, 4 images a batch, at 112 px (the smallest
-size both ViTs' patches tile: 8 x 14 and 7 x 16 px).
+size both ViTs' patches tile: 8 x 14 and 7 x 16 px). Proteus, for ViT
+students only, is swapped the same way in its ViT-Tiny config.
 """
 import ast
 import math
@@ -26,8 +27,7 @@ from repo_paths import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 #: Each method's ResNet-18 ImageNet config (its own teacher first) and the
-#: losses it logs. Proteus, for ViT students only, has no ResNet-18 config
-#: to swap; its refusals are tested in test_proteus.py.
+#: losses it logs (Proteus: ``PROTEUS`` below).
 METHODS = {
     'DisCo': ('configs/disco/'
               'disco_resnet18_mocov2-r50_8xb32-coslr-200e_in1k.py',
@@ -235,3 +235,43 @@ def test_bn_train_mode_with_a_vit_teacher_is_refused(swapped_configs,
     assert ('this teacher (TimmPooledBackbone vit_small_patch14_dinov2) has '
             'none') in log
     assert 'Set model.teacher.bn_train_mode=False' in log
+
+
+#: Proteus, for ViT students only, swapped like the methods above: its
+#: config trains from DINOv2 and refuses the other two teacher families,
+#: naming what to change (a ResNet has no CLS token; DINOv3's patches of 16
+#: px make another grid than the student's patches of 14 px).
+PROTEUS = ('configs/proteus/'
+           'proteus_vit-tiny-p14_dinov2-vit-small-p14_4xb128-adamw-coslr-'
+           '300e_in1k.py')
+PROTEUS_REFUSALS = {
+    'mocov2_resnet50.py': 'model.teacher.backbone is a ResNet',
+    'dinov3_vit-small-p16.py': (
+        "The student's patches are (14, 14) px and the teacher's (16, 16) "
+        'px'),
+}
+
+
+@pytest.mark.parametrize('teacher', TEACHERS)
+def test_proteus_with_each_teacher_family(teacher, module_tmp_path_factory,
+                                          matrix_runs, run_tool):
+    directory = str(module_tmp_path_factory.mktemp('proteus_configs'))
+    config = swap_teacher(PROTEUS, teacher, directory)
+    cfg = Config.fromfile(config)
+    options = image_size_options(cfg) + (
+        f'model.backbone.img_size={IMAGE_SIZE}', )
+    if teacher in PROTEUS_REFUSALS:
+        log = run_tool([
+            sys.executable, 'tools/train.py', config, '--cfg-options',
+            *matrix_runs.options(cfg, options), *options
+        ],
+                       returncode=1)
+        assert PROTEUS_REFUSALS[teacher] in log
+        return
+    matrix_runs.train(config, extra_options=options)
+    losses = first_iteration_losses(
+        matrix_runs.logs[config, 'tools/train.py', options])
+    names = {'loss_token', 'loss_feature', 'loss_patch'}
+    assert names <= set(losses)
+    assert all(math.isfinite(float(losses[name])) for name in names)
+    matrix_runs.release(config, extra_options=options)

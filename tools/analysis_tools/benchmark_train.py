@@ -351,7 +351,7 @@ def count_passes(model, batch: dict, optim_wrapper) -> Counter:
     finally:
         for handle in handles:
             handle.remove()
-    return counts
+    return Counter({name: counts[name] for name in networks if counts[name]})
 
 
 def optim_config(args: argparse.Namespace, cfg: Config) -> dict:

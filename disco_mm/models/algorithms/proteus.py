@@ -137,8 +137,8 @@ class Proteus(BaseDistiller):
 
     def _check_transformers(self) -> None:
         """Refuses a student or teacher that is no ViT with a CLS token, a
-        teacher embedding that is not its raw CLS token, and patch grids
-        that differ.
+        teacher embedding that is not its raw CLS token, and patch sizes
+        that differ (the same image in two patch grids).
 
         Raises:
             ValueError: The message names the config key to change.
@@ -176,19 +176,19 @@ class Proteus(BaseDistiller):
                 'Proteus regresses the teacher\'s CLS token as its last norm '
                 'gives it: set model.teacher.neck=None and '
                 'model.teacher.normalize=False.')
-        grids = [
-            tuple(backbone.model.patch_embed.grid_size)
+        patch_sizes = [
+            tuple(backbone.model.patch_embed.patch_size)
             for backbone in (self.backbone, teacher.backbone)
         ]
-        if grids[0] != grids[1]:
+        if patch_sizes[0] != patch_sizes[1]:
             raise ValueError(
-                f'The student\'s patch grid is {grids[0]} and the teacher\'s '
-                f'{grids[1]} (model.backbone and model.teacher.backbone: '
-                'image size / patch size). Proteus regresses each student '
-                'patch token onto the teacher\'s token of the same patch, so '
-                'the grids must be equal: give the student the teacher\'s '
-                'patch size (model.backbone.patch_size=14 for a DINOv2 '
-                'teacher at 224 px, as the official students are).')
+                f'The student\'s patches are {patch_sizes[0]} px and the '
+                f'teacher\'s {patch_sizes[1]} px, so the two see the same '
+                'image in different patch grids. Proteus regresses each '
+                'student patch token onto the teacher\'s token of the same '
+                'patch: give the student the teacher\'s patch size '
+                '(model.backbone.patch_size=14 for a DINOv2 teacher, as the '
+                'official students are; 16 for a DINOv3 one).')
 
     def student_tokens(
             self, images: torch.Tensor, masks: torch.Tensor

@@ -268,10 +268,12 @@ def test_a_pooled_student_feature_is_refused(build):
         build(backbone=dict(STUDENT, pooling='cls+avgpool'))
 
 
-def test_different_patch_grids_are_refused_naming_the_patch_size(build):
+def test_different_patch_sizes_are_refused_naming_the_patch_size(build):
     # 56 px in patches of 16: a 3x3 grid against the teacher's 4x4
-    with pytest.raises(ValueError,
-                       match=r'\(3, 3\).*\(4, 4\).*model.backbone.patch_size'):
+    with pytest.raises(
+            ValueError,
+            match=r'\(16, 16\) px and the teacher.s \(14, 14\) px.*'
+            'model.backbone.patch_size'):
         build(backbone=dict(STUDENT, patch_size=16))
 
 
