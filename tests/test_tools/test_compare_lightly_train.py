@@ -156,6 +156,12 @@ def test_digits_comparison_evaluates_each_seeds_student(
     images = list((work_dir / 'images').iterdir())
     assert len(images) == len(Digits(split='train'))
     assert Image.open(images[0]).size == (32, 32)
+    # a cut student file is named, with what to do
+    (work_dir / 'seed_2').mkdir()
+    (work_dir / 'seed_2' / 'student_backbone.pth').write_bytes(b'cut')
+    log = run_tool(command + ['2'], returncode=1)
+    assert 'seed_2/student_backbone.pth cannot be read (' in log
+    assert 'delete it and run the same command again' in log
     # a seed without a student needs LightlyTrain, which is not installed
     log = run_tool(command + ['1'], returncode=1)
     assert 'seed_1/student_backbone.pth does not exist' in log

@@ -176,9 +176,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     for seed in args.seeds:
         student_file = lightly_train_student(args, cfg, seed, images,
                                              teacher_file)
-        weights = torch.load(student_file,
-                             map_location='cpu',
-                             weights_only=True)
+        try:
+            weights = torch.load(
+                student_file, map_location='cpu', weights_only=True)
+        except Exception as error:
+            sys.exit(f'{student_file} cannot be read ({type(error).__name__}):'
+                     ' delete it and run the same command again to train '
+                     'that seed anew.')
         results, _ = evaluate(
             {
                 TEACHER.name: teacher_model,
