@@ -13,7 +13,8 @@ line right above it, and the test treats it so:
 * ``# needs ImageNet at scale``, ``# needs a large image folder`` or
   ``# takes about N minutes``: run as
   written plus a budget - ``tools/train.py`` one epoch (of 4 images a
-  batch, but for the digits), ``benchmark_train.py`` one step, ``demo.sh``
+  batch, but for the digits), ``benchmark_train.py`` one step,
+  ``benchmark_convs.py`` one timed call per layer, ``demo.sh``
   ``--quick`` (each last checkpoint of a run is then also linked under the
   name the full schedule writes);
 * ``# needs N GPUs``, ``# needs mmdet``, ``# needs Slurm``, ``# runs the
@@ -51,7 +52,7 @@ DOCUMENTS = ('docs/teachers.md', 'README.md', 'docs/evaluation.md',
 REASONS = {
     r'needs ImageNet at scale': True,
     r'needs a large image folder': True,
-    r'takes about \d+ minutes': True,
+    r'takes about (a|\d+) minutes?': True,
     r'needs (a|\d+) GPUs?': False,
     r'needs mmdet': False,
     r'needs Slurm': False,
@@ -63,6 +64,7 @@ REASONS = {
 BUDGETS = {
     'tools/analysis_tools/benchmark_train.py': ['--steps', '1',
                                                 '--warmup', '0'],
+    'tools/analysis_tools/benchmark_convs.py': ['--repeats', '1'],
     'tools/demo.sh': ['--quick'],
 }
 BATCH_SIZE = 4

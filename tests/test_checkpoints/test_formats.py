@@ -93,7 +93,8 @@ def test_teacher_load_logs_format_file_and_tensor_counts(
         save, tiny_cfg, logged):
     encoder = encoder_tensors('module.encoder_q.')
     path = save('moco_r18.pth.tar', moco_file(with_momentum_copies(encoder)))
-    teacher = build_teacher(path, tiny_cfg['backbone'], tiny_cfg['neck'])
+    teacher = build_teacher(
+        path, tiny_cfg['backbone'], tiny_cfg['neck'], fold_batch_norm=False)
     loaded = len(teacher.weights())
     # the query encoder is the teacher; its momentum copy and the queue
     # (and its pointer) are not
@@ -109,7 +110,11 @@ def test_teacher_load_logs_format_file_and_tensor_counts(
 def test_teacher_load_log_counts_a_dropped_projector(save, tiny_cfg, logged):
     state = encoder_tensors('')
     path = save('resnet18.pth', state)
-    teacher = build_teacher(path, tiny_cfg['backbone'], format='torchvision')
+    teacher = build_teacher(
+        path,
+        tiny_cfg['backbone'],
+        format='torchvision',
+        fold_batch_norm=False)
     backbone = len(teacher.weights())
     # the 4 tensors of the MLP at fc.0 / fc.2 are ignored without a neck
     assert backbone == len(state) - 4
@@ -212,7 +217,8 @@ def test_projector_checkpoint_replaces_the_checkpoints_own(
         tiny_teacher[0],
         tiny_cfg['backbone'],
         tiny_cfg['neck'],
-        projector_checkpoint=save('projector.pth', projector))
+        projector_checkpoint=save('projector.pth', projector),
+        fold_batch_norm=False)
     for key, value in projector.items():
         assert torch.equal(teacher.neck.state_dict()[key], value)
     assert torch.equal(teacher.backbone.conv1.weight,

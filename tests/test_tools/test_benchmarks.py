@@ -123,3 +123,29 @@ def test_train_benchmark_splits_the_batch_over_processes(tmp_path, run_tool):
     assert step['gflop'] > 0
     # rank 0 alone shows its progress
     assert log.count('step: 1 warm-up and 2 timed steps') == 1
+
+
+def test_conv_benchmark_times_every_student_geometry(tmp_path, run_tool):
+    out = tmp_path / 'convs.json'
+    log = run_tool([
+        sys.executable, 'tools/analysis_tools/benchmark_convs.py', DIGITS,
+        '--batch-size', '4', '--img-size', '32', '--repeats', '1',
+        '--threads', '1', '--out',
+        str(out)
+    ])
+    layers = json.loads(out.read_text())['layers']
+    # the digits ResNet-18 w16: 20 convolutions, 11 distinct geometries
+    assert sum(layer['count'] for layer in layers) == 20
+    assert len(layers) == 11
+    for layer in layers:
+        assert layer['takes_product'] == (layer['output_pixels'] <= 49)
+        assert min(layer['forward_ms'], layer['onednn_weight_grad_ms']) > 0
+        # the product is timed up to 4 x 49 output pixels
+        assert (layer['product_weight_grad_ms'] is None) == (
+            layer['output_pixels'] > 196)
+        assert (layer['product_weight_grad_ms'] or 1) > 0
+    saved = sum(
+        layer['count'] *
+        (layer['onednn_weight_grad_ms'] - layer['product_weight_grad_ms'])
+        for layer in layers if layer['takes_product'])
+    assert f'saved per student pass by the product: {saved:.1f} ms' in log

@@ -1,4 +1,5 @@
 """What every distilled student shares: student, teacher, loss, checks."""
+from contextlib import nullcontext
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -8,7 +9,8 @@ from torch import nn
 
 from ...messages import listed
 from ..utils import (EmbeddingQueue, MomentumEncoder, embed_images,
-                     embedding_width, feature_width, linear_widths)
+                     embedding_width, feature_width, linear_widths,
+                     with_small_map_convs)
 
 
 class BaseDistiller(BaseSelfSupervisor):
@@ -41,6 +43,12 @@ class BaseDistiller(BaseSelfSupervisor):
             follow them. oneDNN (CPU) and cuDNN run such convolutions
             faster (see ``docs/benchmarks.md``); the results are the same
             up to float rounding. Defaults to True.
+        small_map_convs (bool): Make the student backbone's convolutions
+            :class:`~disco_mm.models.utils.SmallMapConv2d`: the same layers,
+            whose weight gradient on output maps of 7x7 or less is a matrix
+            product when training in bfloat16 on CPU (``--amp``), several
+            times faster than oneDNN's there (see ``docs/benchmarks.md``).
+            Nothing else changes. Defaults to True.
         data_preprocessor (dict, optional): Config of the preprocessor.
             Defaults to ``SelfSupDataPreprocessor``.
         init_cfg (dict or list[dict], optional): Initialisation config.
@@ -54,6 +62,7 @@ class BaseDistiller(BaseSelfSupervisor):
                  teacher: Optional[dict] = None,
                  distill_loss: Optional[dict] = None,
                  channels_last: bool = True,
+                 small_map_convs: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
@@ -68,6 +77,8 @@ class BaseDistiller(BaseSelfSupervisor):
         self._check_projector()
         if self.teacher is not None:
             self._check_teacher_width()
+        if small_map_convs:
+            with_small_map_convs(self.backbone)
         if channels_last:
             # A key encoder copied from the student later keeps the format.
             self.to(memory_format=torch.channels_last)
@@ -158,12 +169,14 @@ class BaseDistiller(BaseSelfSupervisor):
     def init_weights(self) -> None:
         """Initialises the student and starts momentum encoders as its copy.
 
-        An ``init_cfg`` of the algorithm reaches every submodule, so the
-        teacher is then loaded from its file again.
+        An ``init_cfg`` of the algorithm reaches every submodule; the
+        teacher's weights are restored after it.
         """
-        super().init_weights()
-        if self.teacher is not None and self.init_cfg:
-            self.teacher.load_checkpoint(self.teacher.checkpoint)
+        keep_teacher = (
+            self.teacher.weights_kept()
+            if self.teacher is not None and self.init_cfg else nullcontext())
+        with keep_teacher:
+            super().init_weights()
         for module in self.children():
             if isinstance(module, MomentumEncoder):
                 module.init_weights()

@@ -1,6 +1,7 @@
 """The frozen self-supervised teacher that a student is distilled from."""
 import os.path as osp
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -13,7 +14,7 @@ from ...checkpoints import (CheckpointFormatError, file_sha256,
                             read_teacher_checkpoint)
 from ...messages import listed
 from ...precision import supported_dtype
-from ..utils import features_and_patch_tokens
+from ..utils import features_and_patch_tokens, folded_batch_norms
 
 
 class TeacherCheckpointError(CheckpointFormatError):
@@ -70,6 +71,13 @@ class FrozenTeacher(BaseModule):
     returns the embedding as it is, as the official DisCo-on-SwAV code
     distils it.
 
+    Once loaded, each BatchNorm of the backbone that normalises a
+    convolution's output is folded into that convolution, unless
+    ``bn_train_mode`` is set: the teacher computes the same function up to
+    float rounding without the BatchNorm passes (see
+    ``docs/benchmarks.md``). :meth:`weights` is then the folded teacher's
+    state; ``fold_batch_norm=False`` keeps the checkpoint's layers.
+
     :meth:`forward_with_patch_tokens` gives, from the same pass, the
     embedding and the backbone's patch tokens: a ViT's last tokens after
     its final norm without the CLS, register or storage tokens, or a CNN's
@@ -111,6 +119,10 @@ class FrozenTeacher(BaseModule):
             (see :func:`~disco_mm.precision.auto_precision`), ``'fp32'``,
             ``'bf16'`` (CPUs with AVX512-BF16 or AMX, GPUs) or ``'fp16'``
             (GPUs). Defaults to ``'auto'``.
+        fold_batch_norm (bool): Fold each BatchNorm of the backbone into
+            the convolution before it, once after loading (not with
+            ``bn_train_mode``, whose statistics change with each batch).
+            Defaults to True.
         init_cfg (dict, optional): Unused; weights come from ``checkpoint``.
             Defaults to None.
     """
@@ -124,6 +136,7 @@ class FrozenTeacher(BaseModule):
                  bn_train_mode: bool = False,
                  normalize: bool = True,
                  precision: str = 'auto',
+                 fold_batch_norm: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         dtype = supported_dtype(precision, 'model.teacher.precision')
@@ -145,11 +158,13 @@ class FrozenTeacher(BaseModule):
         self.bn_train_mode = bn_train_mode
         self.normalize = normalize
         self.checksums: Dict[str, str] = {}
-        self.load_checkpoint(checkpoint)
-        if self.reduced_dtype:
-            self._cast_to_precision()
+        self._load_checkpoint(checkpoint)
         self.requires_grad_(False)
         self.train(False)
+        if fold_batch_norm and not bn_train_mode:
+            self._fold_batch_norms()
+        if self.reduced_dtype:
+            self._cast_to_precision()
         self._register_state_dict_hook(self._drop_from_state_dict)
         self._register_load_state_dict_pre_hook(
             self._keep_loaded_weights, with_module=True)
@@ -175,7 +190,7 @@ class FrozenTeacher(BaseModule):
                 'model.teacher.bn_train_mode=False (a config without '
                 '"-official" in its name).')
 
-    def load_checkpoint(self, checkpoint: Optional[str]) -> None:
+    def _load_checkpoint(self, checkpoint: Optional[str]) -> None:
         """Loads every teacher key from ``checkpoint`` or raises.
 
         The projector comes from ``projector_checkpoint`` when it is set.
@@ -252,14 +267,54 @@ class FrozenTeacher(BaseModule):
                 'distilling from it would give NaN losses. Set '
                 'model.teacher.checkpoint to an earlier checkpoint of the '
                 'teacher run whose weights are finite.')
-        # Each part is loaded on its own: the teacher's own load hook
-        # (_keep_loaded_weights) serves its parent's checkpoints only.
+        self._load_weights({key: loaded[key] for key in expected})
+
+    def _load_weights(self, weights: Dict[str, torch.Tensor]) -> None:
+        """Copies ``weights`` (keys of :meth:`weights`) into the teacher.
+
+        Each part is loaded on its own: the teacher's own load hook
+        (``_keep_loaded_weights``) serves its parent's checkpoints only.
+        """
         for name, child in self.named_children():
             prefix = f'{name}.'
             child.load_state_dict({
-                key[len(prefix):]: loaded[key]
-                for key in expected if key.startswith(prefix)
+                key[len(prefix):]: value
+                for key, value in weights.items() if key.startswith(prefix)
             })
+
+    @contextmanager
+    def weights_kept(self) -> Iterator[None]:
+        """Restores the teacher's weights when the block ends.
+
+        An ``init_cfg`` of the teacher's parent reaches every submodule,
+        the teacher's too; initialising the parent within this block leaves
+        the teacher as it was loaded.
+        """
+        kept = {key: value.clone() for key, value in self.weights().items()}
+        yield
+        self._load_weights(kept)
+
+    def _fold_batch_norms(self) -> None:
+        """Folds the backbone's BatchNorm layers into its convolutions.
+
+        See :func:`~disco_mm.models.utils.folded_batch_norms`; a backbone
+        where nothing folds, or the folded copy disagrees, stays as it is.
+        """
+        probe = torch.randn(
+            1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+        folded = folded_batch_norms(self.backbone, probe)
+        if folded is None:
+            return
+        folded_count = sum(
+            type(module) is nn.BatchNorm2d
+            for module in self.backbone.modules()) - sum(
+                type(module) is nn.BatchNorm2d for module in folded.modules())
+        self.backbone = folded
+        print_log(
+            f'The teacher\'s {folded_count} BatchNorm layers are folded into '
+            'the convolutions before them (model.teacher.fold_batch_norm'
+            '=False keeps them).',
+            logger='current')
 
     @staticmethod
     def _unreadable_message(files: Dict[str, str], error: Exception) -> str:
@@ -279,7 +334,7 @@ class FrozenTeacher(BaseModule):
 
         BatchNorm layers take inputs of the lower precision with float32
         parameters and statistics, which stay precise in ``bn_train_mode``.
-        Later loads (``load_checkpoint``, a parent's ``load_state_dict``)
+        Later loads (a parent's ``load_state_dict``, :meth:`weights_kept`)
         copy into the cast tensors and keep their type.
         """
         for module in self.modules():
@@ -367,8 +422,7 @@ class FrozenTeacher(BaseModule):
             a teacher of lower precision), of unit length unless
             ``normalize`` is False.
         """
-        return self._embedding(self.backbone(self._cast(inputs)),
-                               inputs.dtype)
+        return self._embedding(self.backbone(self._cast(inputs)), inputs.dtype)
 
     @torch.no_grad()
     def forward_with_patch_tokens(self,
@@ -414,7 +468,11 @@ class FrozenTeacher(BaseModule):
         """Feeds the teacher its own weights when its parent is loaded.
 
         A training checkpoint carries no teacher; the teacher keeps the
-        weights of its own checkpoint and none is reported missing.
+        weights of its own checkpoint and none is reported missing. Teacher
+        entries of a checkpoint from elsewhere are replaced, those of layers
+        the teacher folded away included.
         """
+        for key in [key for key in state_dict if key.startswith(prefix)]:
+            del state_dict[key]
         for key, value in self.weights().items():
             state_dict[prefix + key] = value

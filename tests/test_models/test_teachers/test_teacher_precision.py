@@ -18,21 +18,22 @@ native_bf16 = pytest.mark.skipif(
 def teacher_of(tiny_cfg, tiny_teacher):
     """Returns a function building the tiny teacher in a precision."""
 
-    def build(teacher_precision):
+    def build(teacher_precision, **kwargs):
         return MODELS.build(
             dict(
                 type='FrozenTeacher',
                 backbone=tiny_cfg['backbone'],
                 neck=tiny_cfg['neck'],
                 checkpoint=tiny_teacher[0],
-                precision=teacher_precision))
+                precision=teacher_precision,
+                **kwargs))
 
     return build
 
 
 @native_bf16
 def test_bf16_teacher_casts_all_but_batch_norm(teacher_of, tiny_teacher):
-    teacher = teacher_of('bf16')
+    teacher = teacher_of('bf16', fold_batch_norm=False)
     for name, module in teacher.named_modules():
         tensors = list(module.parameters(recurse=False)) + list(
             module.buffers(recurse=False))
@@ -46,6 +47,15 @@ def test_bf16_teacher_casts_all_but_batch_norm(teacher_of, tiny_teacher):
                        state['backbone.conv1.weight'].bfloat16())
     assert torch.equal(teacher.backbone.bn1.running_var,
                        state['backbone.bn1.running_var'])
+
+
+@native_bf16
+def test_bf16_teacher_is_folded_in_float32_then_cast(teacher_of):
+    folded = teacher_of('fp32').weights()
+    reduced = teacher_of('bf16').weights()
+    assert reduced.keys() == folded.keys()
+    for key, value in folded.items():
+        assert torch.equal(reduced[key], value.bfloat16()), key
 
 
 @native_bf16
@@ -70,10 +80,10 @@ def test_parent_load_keeps_teacher_in_bf16(build_tiny, tiny_cfg,
             neck=tiny_cfg['neck'],
             checkpoint=tiny_teacher[0],
             precision='bf16'))
+    loaded = model.teacher.backbone.conv1.weight.clone()
     model.load_state_dict(model.state_dict())
     assert model.teacher.backbone.conv1.weight.dtype == torch.bfloat16
-    assert torch.equal(model.teacher.backbone.conv1.weight,
-                       tiny_teacher[1]['backbone.conv1.weight'].bfloat16())
+    assert torch.equal(model.teacher.backbone.conv1.weight, loaded)
 
 
 def test_bf16_without_native_support_is_refused(teacher_of, monkeypatch):
