@@ -144,7 +144,8 @@ def teacher_phase(config: str) -> Phase:
 
 
 def teacher_for_evaluation(checkpoint: str,
-                           config: str = TEACHER.config) -> nn.Module:
+                           config: str = TEACHER.config,
+                           fold_batch_norm: bool = True) -> nn.Module:
     """Builds the digits teacher from a checkpoint of any teacher format.
 
     Args:
@@ -153,6 +154,9 @@ def teacher_for_evaluation(checkpoint: str,
             ``configs/`` (or absolute): its ``model.backbone`` and
             ``model.neck`` are built. Defaults to the digits MoCo-v2
             teacher's.
+        fold_batch_norm (bool): Fold the BatchNorm layers into the
+            convolutions (see :class:`FrozenTeacher`); False keeps the
+            checkpoint's layers, e.g. to write them out. Defaults to True.
 
     Returns:
         nn.Module: A model with the teacher's ``backbone``, ``neck`` and
@@ -167,7 +171,8 @@ def teacher_for_evaluation(checkpoint: str,
             neck=cfg.model.neck,
             checkpoint=checkpoint,
             # its features in float32, as the students' are taken
-            precision='fp32'))
+            precision='fp32',
+            fold_batch_norm=fold_batch_norm))
     return TeacherFeatureModel(teacher, MODELS.build(cfg.data_preprocessor))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmpretrain.registry import MODELS
 from PIL import Image
 
 from disco_mm.apis import load_config
@@ -109,11 +110,22 @@ def test_resumed_model_starts_from_checkpoint(resumed_run, digits_run):
         assert torch.equal(probe['model'][key], value), key
 
 
-def test_resumed_teacher_is_its_checkpoint(resumed_run, digits_teacher):
+def test_resumed_teacher_is_its_checkpoint(resumed_run, digits_teacher,
+                                           digits_disco_config):
     teacher = resumed_run['probe']['teacher']
-    assert teacher.keys() == digits_teacher[1].keys()
-    for key, value in digits_teacher[1].items():
+    teacher_cfg = Config.fromfile(digits_disco_config).model.teacher
+    # the config's teacher as its file gives it (BatchNorm folded)
+    expected = MODELS.build(
+        dict(teacher_cfg, checkpoint=digits_teacher[0])).weights()
+    assert teacher.keys() == expected.keys()
+    for key, value in expected.items():
         assert torch.equal(teacher[key], value), key
+    unfolded = MODELS.build(
+        dict(
+            teacher_cfg, checkpoint=digits_teacher[0],
+            fold_batch_norm=False)).weights()
+    for key, value in digits_teacher[1].items():
+        assert torch.equal(unfolded[key], value), key
 
 
 def test_resume_reports_no_missing_keys(resumed_run):
