@@ -19,8 +19,6 @@ Example:
 """
 import argparse
 import json
-import statistics
-import time
 from collections import Counter
 from typing import Callable, Dict, List, Tuple
 
@@ -33,7 +31,7 @@ from torch import nn
 import disco_mm  # noqa: F401  (registers the components)
 from disco_mm.models.utils import SmallMapConv2d
 from disco_mm.models.utils.small_map_conv import shifted_product_weight_grad
-from step_measures import machine
+from step_measures import StepMeter, machine
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,13 +71,12 @@ def conv_geometries(backbone: nn.Module, batch_size: int,
 
 def median_ms(call: Callable[[], object], repeats: int) -> float:
     """The median time of ``call`` in milliseconds, after two untimed."""
-    times = []
-    for index in range(repeats + 2):
-        start = time.perf_counter()
+    meter = StepMeter(warmup=2, device='cpu')
+    for _ in range(repeats + 2):
+        meter.start()
         call()
-        if index >= 2:
-            times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+        meter.stop()
+    return 1e3 * meter.row()['median_s']
 
 
 def time_layer(geometry: Tuple, repeats: int) -> Dict:

@@ -93,6 +93,7 @@ def folded_batch_norms(network: nn.Module,
         nn.Module or None: The folded copy; None where nothing folds or
         the copy computes another function.
     """
+    # No probe pass without a BatchNorm to fold: a ViT may take one size.
     if not any(
             type(module) is nn.BatchNorm2d and not module.training
             for module in network.modules()):
