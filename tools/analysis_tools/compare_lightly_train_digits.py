@@ -163,7 +163,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             f'{write_images(cfg, images)} digits images written to '
             f'{images}',
             flush=True)
-    # written out for LightlyTrain's plain ResNet-18: its BatchNorm layers
+    # unfolded: LightlyTrain's plain ResNet-18 loads its BatchNorm layers
     teacher_model = teacher_for_evaluation(args.teacher, fold_batch_norm=False)
     teacher_file = osp.join(args.work_dir, 'teacher_backbone.pth')
     torch.save(
