@@ -13,8 +13,8 @@ line right above it, and the test treats it so:
 * ``# needs ImageNet at scale``, ``# needs a large image folder`` or
   ``# takes about N minutes``: run as
   written plus a budget - ``tools/train.py`` one epoch (of 4 images a
-  batch, but for the digits), ``benchmark_train.py`` one step,
-  ``benchmark_convs.py`` one timed call per layer, ``demo.sh``
+  batch, but for the digits), ``benchmark_train.py`` one step of 4
+  images, ``benchmark_convs.py`` one timed call per layer, ``demo.sh``
   ``--quick`` (each last checkpoint of a run is then also linked under the
   name the full schedule writes);
 * ``# needs N GPUs``, ``# needs mmdet``, ``# needs Slurm``, ``# runs the
@@ -60,14 +60,15 @@ REASONS = {
     r'installs into the active environment': False,
     r'needs lightly-train': False,
 }
+#: The batch of a budget run.
+BATCH_SIZE = 4
 #: What a budget run adds to a command of each tool.
 BUDGETS = {
-    'tools/analysis_tools/benchmark_train.py': ['--steps', '1',
-                                                '--warmup', '0'],
+    'tools/analysis_tools/benchmark_train.py': [
+        '--steps', '1', '--warmup', '0', '--batch-size', str(BATCH_SIZE)],
     'tools/analysis_tools/benchmark_convs.py': ['--repeats', '1'],
     'tools/demo.sh': ['--quick'],
 }
-BATCH_SIZE = 4
 
 
 def documented_commands(document: str):
